@@ -1,0 +1,653 @@
+"""The mathematics of the course's neural network, one step per function.
+
+Every function here works on plain numpy arrays and follows the notation of
+Andrew Ng's Machine Learning course (exercise 4), 1-based in the text and
+0-based in the code:
+
+* ``layer_sizes = (s_1, ..., s_L)``: units per layer, bias not counted.
+* ``Theta(l)`` has shape ``(s_{l+1}, s_l + 1)``; column 0 multiplies the bias.
+* ``a(1) = x``; ``z(l+1) = Theta(l) [1; a(l)]``; ``a(l+1) = g(z(l+1))``.
+* ``J`` is the regularised logistic cost and ``D(l)`` its gradient with
+  respect to ``Theta(l)``, computed by backpropagation.
+* The parameters travel as one unrolled vector,
+  ``nn_params = [Theta1(:); Theta2(:); ...]``, each matrix column-major as in
+  the course's Octave code.
+
+The vectorised :func:`cost_function` is the fast path used for training;
+:func:`backprop_loop` is the course's per-example algorithm, kept as a
+reference to read beside the handout and to test the fast path against.
+
+This module imports only numpy and scipy.
+"""
+
+import numbers
+
+import numpy as np
+from scipy.special import expit
+
+__all__ = [
+    "sigmoid",
+    "sigmoid_gradient",
+    "unroll",
+    "roll",
+    "init_thetas",
+    "cost_function",
+    "backprop_loop",
+    "numerical_gradient",
+    "check_gradients",
+]
+
+
+# ---------------------------------------------------------------------------
+# The activation g and its derivative g'
+# ---------------------------------------------------------------------------
+
+
+def sigmoid(z):
+    """Logistic sigmoid ``g(z) = 1 / (1 + exp(-z))``, elementwise.
+
+    Uses :func:`scipy.special.expit`, which raises no overflow warning for any
+    finite ``z`` (``g(-1000) == 0.0``, ``g(1000) == 1.0``).
+
+    Parameters
+    ----------
+    z : array-like
+        Input of any shape.
+
+    Returns
+    -------
+    g : ndarray
+        ``g(z)``, same shape as ``z``, values in ``[0, 1]``.
+
+    Examples
+    --------
+    >>> from skbackprop.backprop import sigmoid
+    >>> sigmoid([0.0, -1000.0, 1000.0])
+    array([0.5, 0. , 1. ])
+    """
+    return expit(z)
+
+
+def sigmoid_gradient(z):
+    """Derivative of the sigmoid, ``g'(z) = g(z) (1 - g(z))``, elementwise.
+
+    Parameters
+    ----------
+    z : array-like
+        Input of any shape.
+
+    Returns
+    -------
+    g_prime : ndarray
+        ``g'(z)``, same shape as ``z``, values in ``[0, 0.25]``.
+
+    Examples
+    --------
+    >>> from skbackprop.backprop import sigmoid_gradient
+    >>> sigmoid_gradient([0.0, 1000.0])
+    array([0.25, 0.  ])
+    """
+    g = expit(z)
+    return g * (1.0 - g)
+
+
+# ---------------------------------------------------------------------------
+# Unrolling and rolling the parameters
+# ---------------------------------------------------------------------------
+
+
+def _theta_shapes(layer_sizes):
+    """Shapes ``(s_{l+1}, s_l + 1)`` of ``Theta(1), ..., Theta(L-1)``."""
+    return [(s_next, s + 1) for s, s_next in zip(layer_sizes[:-1], layer_sizes[1:])]
+
+
+def _n_params(layer_sizes):
+    return sum(r * c for r, c in _theta_shapes(layer_sizes))
+
+
+def unroll(thetas):
+    """Unroll the weight matrices into one vector, ``[Theta1(:); Theta2(:); ...]``.
+
+    Each matrix is flattened column-major (Fortran order), exactly like the
+    course's Octave ``Theta1(:)``, so a course parameter vector and this one
+    hold the same numbers in the same order.
+
+    Parameters
+    ----------
+    thetas : list of ndarray
+        ``Theta(l)`` matrices, ``Theta(l)`` of shape ``(s_{l+1}, s_l + 1)``.
+
+    Returns
+    -------
+    nn_params : ndarray of shape (n_params,), dtype float64
+        The unrolled parameters.
+
+    See Also
+    --------
+    roll : the inverse.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skbackprop.backprop import unroll
+    >>> unroll([np.array([[1.0, 2.0], [3.0, 4.0]])])
+    array([1., 3., 2., 4.])
+    """
+    return np.concatenate(
+        [np.asarray(t, dtype=np.float64).ravel(order="F") for t in thetas]
+    )
+
+
+def roll(nn_params, layer_sizes):
+    """Roll an unrolled parameter vector back into the ``Theta(l)`` matrices.
+
+    The inverse of :func:`unroll`. The matrices are column-major views of
+    ``nn_params`` where possible (no copy), so writing into them writes into
+    the vector.
+
+    Parameters
+    ----------
+    nn_params : ndarray of shape (n_params,)
+        Unrolled parameters.
+    layer_sizes : sequence of int
+        ``(s_1, ..., s_L)``, units per layer without the bias.
+
+    Returns
+    -------
+    thetas : list of ndarray
+        ``Theta(l)`` of shape ``(s_{l+1}, s_l + 1)`` for ``l = 1, ..., L-1``.
+
+    Raises
+    ------
+    ValueError
+        If the length of ``nn_params`` does not match ``layer_sizes``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skbackprop.backprop import roll
+    >>> roll(np.array([1.0, 3.0, 2.0, 4.0]), (1, 2))
+    [array([[1., 2.],
+           [3., 4.]])]
+    """
+    nn_params = np.asarray(nn_params)
+    shapes = _theta_shapes(layer_sizes)
+    expected = sum(r * c for r, c in shapes)
+    if nn_params.ndim != 1 or nn_params.shape[0] != expected:
+        raise ValueError(
+            f"nn_params has shape {nn_params.shape}, but layer_sizes "
+            f"{tuple(layer_sizes)} need a 1-D vector of {expected} parameters."
+        )
+    thetas = []
+    start = 0
+    for rows, cols in shapes:
+        stop = start + rows * cols
+        thetas.append(nn_params[start:stop].reshape((rows, cols), order="F"))
+        start = stop
+    return thetas
+
+
+# ---------------------------------------------------------------------------
+# Random initialisation (symmetry breaking)
+# ---------------------------------------------------------------------------
+
+
+def _as_generator(random_state):
+    """A numpy random generator from ``None``, an int, or a generator."""
+    if random_state is None or random_state is np.random:
+        return np.random.mtrand._rand
+    if isinstance(random_state, numbers.Integral):
+        return np.random.RandomState(random_state)
+    if isinstance(random_state, (np.random.RandomState, np.random.Generator)):
+        return random_state
+    raise ValueError(
+        f"random_state must be None, an int, or a numpy RandomState or "
+        f"Generator; got {random_state!r}."
+    )
+
+
+def init_thetas(layer_sizes, epsilon_init=None, random_state=None):
+    """Random initial weights, uniform in ``[-epsilon_init, epsilon_init]``.
+
+    The course's ``randInitializeWeights``: small random values break the
+    symmetry between hidden units.
+
+    Parameters
+    ----------
+    layer_sizes : sequence of int
+        ``(s_1, ..., s_L)``, units per layer without the bias.
+    epsilon_init : float or None, default=None
+        Half-width of the interval. ``None`` uses the course's suggestion
+        ``sqrt(6) / sqrt(s_l + s_{l+1})`` for each layer (0.12 for the
+        course's 400-25 layer).
+    random_state : None, int, numpy.random.RandomState or numpy.random.Generator
+        Source of randomness; an int makes the weights reproducible.
+
+    Returns
+    -------
+    thetas : list of ndarray
+        ``Theta(l)`` of shape ``(s_{l+1}, s_l + 1)``, float64.
+
+    Examples
+    --------
+    >>> from skbackprop.backprop import init_thetas
+    >>> [t.shape for t in init_thetas((400, 25, 10), random_state=0)]
+    [(25, 401), (10, 26)]
+    """
+    rng = _as_generator(random_state)
+    thetas = []
+    for s_in, s_out in zip(layer_sizes[:-1], layer_sizes[1:]):
+        eps = (
+            np.sqrt(6.0) / np.sqrt(s_in + s_out)
+            if epsilon_init is None
+            else epsilon_init
+        )
+        thetas.append(rng.uniform(-eps, eps, size=(s_out, s_in + 1)))
+    return thetas
+
+
+# ---------------------------------------------------------------------------
+# The vectorised cost and gradient (the fast path)
+# ---------------------------------------------------------------------------
+
+
+def forward_layer(a, theta):
+    """One step of forward propagation: ``z(l+1) = Theta(l) [1; a(l)]`` for all rows.
+
+    The bias is added as ``Theta(l)[:, 0]`` instead of stacking a column of
+    ones onto ``a``, so ``a`` (the data ``X`` for the first layer) is never
+    copied.
+
+    Parameters
+    ----------
+    a : ndarray of shape (m, s_l)
+        Activations of layer ``l``, one example per row.
+    theta : ndarray of shape (s_{l+1}, s_l + 1)
+        ``Theta(l)``.
+
+    Returns
+    -------
+    z : ndarray of shape (m, s_{l+1})
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skbackprop.backprop import forward_layer
+    >>> forward_layer(np.array([[1.0, 2.0]]), np.array([[0.5, 1.0, -1.0]]))
+    array([[-0.5]])
+    """
+    z = a @ theta[:, 1:].T
+    z += theta[:, 0]
+    return z
+
+
+def logistic_loss_from_z(z, Y):
+    """Per-example logistic loss ``sum_k -y log h - (1 - y) log(1 - h)``, from ``z``.
+
+    With ``h = g(z)`` the loss of one unit is
+    ``-y log g(z) - (1 - y) log(1 - g(z)) = log(1 + exp(z)) - y z``, computed as
+    ``logaddexp(0, z) - y z``: finite for every finite ``z``, so a saturated
+    unit never gives ``log(0)``.
+
+    Parameters
+    ----------
+    z : ndarray of shape (m, K)
+        Output-layer inputs ``z(L)``.
+    Y : ndarray of shape (m, K)
+        0/1 label indicators.
+
+    Returns
+    -------
+    loss : ndarray of shape (m,)
+        Loss of each example, summed over the ``K`` output units.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skbackprop.backprop import logistic_loss_from_z
+    >>> logistic_loss_from_z(np.array([[0.0], [1000.0]]), np.array([[1.0], [0.0]]))
+    array([   0.69314718, 1000.        ])
+    """
+    loss = np.logaddexp(0.0, z)
+    loss -= Y * z
+    return loss.sum(axis=1)
+
+
+def regularization_cost(thetas, alpha, m):
+    """The course's penalty ``(lambda / 2m) sum_l sum_{j>=1} Theta(l)_{:,j}^2``.
+
+    The bias column ``j = 0`` is left out.
+
+    Parameters
+    ----------
+    thetas : list of ndarray
+        ``Theta(l)`` matrices.
+    alpha : float
+        The regularisation strength lambda.
+    m : float
+        Number of examples (or the sum of the sample weights).
+
+    Returns
+    -------
+    penalty : float
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skbackprop.backprop import regularization_cost
+    >>> float(regularization_cost([np.array([[5.0, 1.0, 2.0]])], alpha=1.0, m=1))
+    2.5
+    """
+    if alpha == 0:
+        return 0.0
+    return alpha / (2.0 * m) * sum(float(np.vdot(t[:, 1:], t[:, 1:])) for t in thetas)
+
+
+def _check_sample_weight_array(sample_weight, m):
+    if sample_weight is None:
+        return None, float(m)
+    w = np.asarray(sample_weight, dtype=np.float64)
+    if w.shape != (m,):
+        raise ValueError(f"sample_weight has shape {w.shape}, expected ({m},).")
+    total = float(w.sum())
+    if not total > 0:
+        raise ValueError("The sum of sample_weight must be positive.")
+    return w, total
+
+
+def cost_function(nn_params, layer_sizes, X, Y, alpha, sample_weight=None):
+    """Regularised logistic cost ``J`` and its gradient, by vectorised backprop.
+
+    Computes, for all examples at once,
+
+    * forward: ``a(1) = X``, ``z(l+1) = Theta(l) [1; a(l)]``,
+      ``a(l+1) = g(z(l+1))``;
+    * cost: ``J = (1/m) sum_i w_i sum_k [-y log h - (1-y) log(1-h)]
+      + (lambda/2m) sum_l sum_{j>=1} Theta(l)_{:,j}^2``, from ``z(L)`` so that it is
+      finite for saturated units;
+    * backward: ``d(L) = a(L) - Y``, ``d(l) = (d(l+1) Theta(l)[:,1:]) .* g'(z(l))``,
+      ``D(l) = d(l+1)^T [1, a(l)] / m + (lambda/m) Theta(l)`` without the bias
+      column's penalty.
+
+    With ``sample_weight`` ``w``, ``m = sum(w)`` and each example's loss and
+    delta are weighted by ``w_i``. Without it, ``w_i = 1`` and ``m`` is the
+    number of rows.
+
+    Parameters
+    ----------
+    nn_params : ndarray of shape (n_params,)
+        Unrolled parameters (see :func:`unroll`).
+    layer_sizes : sequence of int
+        ``(s_1, ..., s_L)``: ``s_1`` input features, ``s_L`` output units.
+    X : ndarray of shape (m, s_1)
+        Inputs, one example per row. Not copied.
+    Y : ndarray of shape (m, s_L)
+        0/1 indicator matrix of the labels.
+    alpha : float
+        Regularisation strength (the course's lambda).
+    sample_weight : array-like of shape (m,), default=None
+        Non-negative weight of each example.
+
+    Returns
+    -------
+    J : float
+        The cost.
+    grad : ndarray of shape (n_params,)
+        Its gradient, unrolled like ``nn_params``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skbackprop.backprop import cost_function, init_thetas, unroll
+    >>> X = np.array([[0.0, 1.0], [1.0, 0.0]])
+    >>> Y = np.array([[1.0], [0.0]])
+    >>> params = unroll(init_thetas((2, 3, 1), random_state=0))
+    >>> J, grad = cost_function(params, (2, 3, 1), X, Y, alpha=1.0)
+    >>> grad.shape
+    (13,)
+    """
+    thetas = roll(nn_params, layer_sizes)
+    m = X.shape[0]
+    w, m_eff = _check_sample_weight_array(sample_weight, m)
+
+    # Forward propagation, keeping a(l) for the backward pass.
+    activations = [X]
+    z = None
+    for i, theta in enumerate(thetas):
+        z = forward_layer(activations[-1], theta)
+        if i < len(thetas) - 1:
+            activations.append(expit(z, out=z))
+
+    # Cost, from z(L).
+    losses = logistic_loss_from_z(z, Y)
+    data_cost = losses.sum() if w is None else w @ losses
+    J = float(data_cost / m_eff + regularization_cost(thetas, alpha, m_eff))
+
+    # Backward propagation.
+    delta = expit(z, out=z)
+    delta -= Y  # d(L) = a(L) - y
+    if w is not None:
+        delta *= w[:, None]
+    grad = np.empty(nn_params.shape[0], dtype=np.float64)
+    grads = roll(grad, layer_sizes)
+    for i in range(len(thetas) - 1, -1, -1):
+        a = activations[i]
+        D = grads[i]
+        # Delta(l) = d(l+1)^T [1, a(l)]: bias column, then the rest.
+        np.sum(delta, axis=0, out=D[:, 0])
+        D[:, 1:] = delta.T @ a
+        D /= m_eff
+        if alpha != 0:
+            D[:, 1:] += (alpha / m_eff) * thetas[i][:, 1:]
+        if i > 0:
+            # d(l) = (d(l+1) Theta(l)[:, 1:]) .* g'(z(l)), g'(z) = a (1 - a).
+            delta = delta @ thetas[i][:, 1:]
+            delta *= a
+            delta *= 1.0 - a
+    return J, grad
+
+
+# ---------------------------------------------------------------------------
+# The course's per-example algorithm (the reference)
+# ---------------------------------------------------------------------------
+
+
+def backprop_loop(thetas, X, Y, alpha):
+    """The course's backpropagation, one training example at a time.
+
+    A literal transcription of exercise 4's steps, to read beside the
+    handout and to check :func:`cost_function` against; it is slow on
+    purpose. For ``t = 1, ..., m``:
+
+    1. ``a(1) = [1; x(t)]``; forward-propagate ``z(l+1) = Theta(l) a(l)``,
+       ``a(l+1) = [1; g(z(l+1))]`` (no bias on the output layer).
+    2. ``d(L) = a(L) - y(t)``.
+    3. ``d(l) = (Theta(l)^T d(l+1))[1:] .* g'(z(l))`` for the hidden layers,
+       dropping the bias entry.
+    4. ``Delta(l) = Delta(l) + d(l+1) a(l)^T``.
+
+    Then ``D(l) = Delta(l) / m``, plus ``(lambda/m) Theta(l)`` on every column
+    but the bias column ``j = 0``.
+
+    Parameters
+    ----------
+    thetas : list of ndarray
+        ``Theta(l)`` of shape ``(s_{l+1}, s_l + 1)``.
+    X : ndarray of shape (m, s_1)
+        Inputs.
+    Y : ndarray of shape (m, s_L)
+        0/1 indicator matrix of the labels.
+    alpha : float
+        Regularisation strength (the course's lambda).
+
+    Returns
+    -------
+    J : float
+        The regularised cost.
+    D : list of ndarray
+        Gradient matrices, ``D(l)`` shaped like ``Theta(l)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skbackprop.backprop import backprop_loop, init_thetas
+    >>> thetas = init_thetas((2, 3, 1), random_state=0)
+    >>> J, D = backprop_loop(thetas, np.eye(2), np.array([[1.0], [0.0]]), 0.0)
+    >>> [d.shape for d in D]
+    [(3, 3), (1, 4)]
+    """
+    X = np.asarray(X, dtype=np.float64)
+    Y = np.asarray(Y, dtype=np.float64)
+    m = X.shape[0]
+    n_layers = len(thetas) + 1
+    Delta = [np.zeros_like(theta, dtype=np.float64) for theta in thetas]
+    J = 0.0
+    for t in range(m):
+        # Step 1: forward-propagate example t, a(l) with the bias unit in front.
+        a = [np.concatenate(([1.0], X[t]))]
+        z = [None]  # z(1) does not exist
+        for theta in thetas:
+            z.append(theta @ a[-1])
+            a.append(np.concatenate(([1.0], sigmoid(z[-1]))))
+        h = a[-1][1:]  # the output layer has no bias unit
+        y = Y[t]
+        J += np.sum(-y * np.log(h) - (1.0 - y) * np.log(1.0 - h))
+        # Step 2: the output layer's error.
+        d = [None] * n_layers
+        d[-1] = h - y
+        # Step 3: the hidden layers' errors, by g'(z), bias entry dropped.
+        for layer in range(n_layers - 2, 0, -1):
+            d[layer] = (thetas[layer].T @ d[layer + 1])[1:] * sigmoid_gradient(z[layer])
+        # Step 4: accumulate Delta(l) += d(l+1) a(l)^T.
+        for layer in range(n_layers - 1):
+            Delta[layer] += np.outer(d[layer + 1], a[layer])
+    J /= m
+    D = []
+    for theta, Delta_l in zip(thetas, Delta):
+        D_l = Delta_l / m
+        D_l[:, 1:] += (alpha / m) * theta[:, 1:]  # no penalty on the bias column j = 0
+        D.append(D_l)
+        J += alpha / (2.0 * m) * np.sum(theta[:, 1:] ** 2)
+    return float(J), D
+
+
+# ---------------------------------------------------------------------------
+# Gradient checking
+# ---------------------------------------------------------------------------
+
+
+def numerical_gradient(fun, theta, epsilon=1e-4):
+    """Central-difference gradient ``(f(theta + e) - f(theta - e)) / (2 epsilon)``.
+
+    The course's ``computeNumericalGradient``: one pair of evaluations per
+    parameter, so use it on small networks only.
+
+    Parameters
+    ----------
+    fun : callable
+        ``fun(theta)`` returning the scalar cost, or a tuple whose first
+        element is the cost (as :func:`cost_function` returns).
+    theta : ndarray of shape (n,)
+        Point at which to differentiate.
+    epsilon : float, default=1e-4
+        Step size.
+
+    Returns
+    -------
+    num_grad : ndarray of shape (n,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skbackprop.backprop import numerical_gradient
+    >>> numerical_gradient(lambda t: float(np.sum(t**2)), np.array([1.0, -2.0]))
+    array([ 2., -4.])
+    """
+
+    def scalar(x):
+        value = fun(x)
+        return float(value[0] if isinstance(value, tuple) else value)
+
+    theta = np.array(theta, dtype=np.float64)
+    num_grad = np.empty_like(theta)
+    perturb = np.zeros_like(theta)
+    for p in range(theta.size):
+        perturb[p] = epsilon
+        loss_plus = scalar(theta + perturb)
+        loss_minus = scalar(theta - perturb)
+        num_grad[p] = (loss_plus - loss_minus) / (2.0 * epsilon)
+        perturb[p] = 0.0
+    return num_grad
+
+
+def debug_initialize_weights(fan_out, fan_in):
+    """The course's ``debugInitializeWeights``: ``sin(1:numel) / 10``, column-major.
+
+    Deterministic weights of shape ``(fan_out, 1 + fan_in)`` for gradient
+    checking.
+
+    Parameters
+    ----------
+    fan_out : int
+        Rows (units of the next layer).
+    fan_in : int
+        Units of the previous layer, bias not counted.
+
+    Returns
+    -------
+    W : ndarray of shape (fan_out, 1 + fan_in)
+
+    Examples
+    --------
+    >>> from skbackprop.backprop import debug_initialize_weights
+    >>> debug_initialize_weights(2, 1).round(4)
+    array([[ 0.0841,  0.0141],
+           [ 0.0909, -0.0757]])
+    """
+    size = fan_out * (1 + fan_in)
+    return (
+        np.sin(np.arange(1, size + 1)).reshape((fan_out, 1 + fan_in), order="F") / 10.0
+    )
+
+
+def check_gradients(alpha=0.0):
+    """The course's ``checkNNGradients``: analytic vs numerical gradient.
+
+    Builds the course's small network (3 inputs, 5 hidden units, 3 labels,
+    5 examples) with ``sin``-based weights and inputs and labels
+    ``1 + mod(1:m, 3)``, and compares :func:`cost_function`'s gradient with
+    :func:`numerical_gradient`.
+
+    Parameters
+    ----------
+    alpha : float, default=0.0
+        Regularisation strength (the course's lambda); the course checks 0
+        and 3.
+
+    Returns
+    -------
+    diff : float
+        Relative difference ``norm(num - grad) / norm(num + grad)``; below
+        1e-9 when backpropagation is right.
+
+    Examples
+    --------
+    >>> from skbackprop.backprop import check_gradients
+    >>> check_gradients(alpha=3.0) < 1e-9
+    True
+    """
+    input_layer_size, hidden_layer_size, num_labels, m = 3, 5, 3, 5
+    layer_sizes = (input_layer_size, hidden_layer_size, num_labels)
+    theta1 = debug_initialize_weights(hidden_layer_size, input_layer_size)
+    theta2 = debug_initialize_weights(num_labels, hidden_layer_size)
+    X = debug_initialize_weights(m, input_layer_size - 1)
+    y = 1 + np.mod(np.arange(1, m + 1), num_labels)  # labels 1..num_labels
+    Y = (y[:, None] == np.arange(1, num_labels + 1)).astype(np.float64)
+    nn_params = unroll([theta1, theta2])
+
+    def cost(p):
+        return cost_function(p, layer_sizes, X, Y, alpha)
+
+    _, grad = cost(nn_params)
+    num_grad = numerical_gradient(cost, nn_params)
+    return float(np.linalg.norm(num_grad - grad) / np.linalg.norm(num_grad + grad))
