@@ -405,7 +405,7 @@ class BackpropClassifier(ClassifierMixin, BaseEstimator):
                 options=options,
                 callback=callback,
             )
-        if result.success and result.nit < self.max_iter:
+        if result.nit < self.max_iter and np.all(np.isfinite(result.x)):
             x, _ = _newton_polish(lambda p: cost_function(p, *args), result.x, self.tol)
             if x is not result.x:
                 result.x = x
