@@ -7,6 +7,7 @@ and store the results.
 """
 
 import contextlib
+import functools
 import numbers
 import os
 import time
@@ -54,7 +55,7 @@ def _blas_thread_limit(n_samples, n_params):
     Set ``_SINGLE_THREAD_FLOPS = 0`` in this module to keep numpy's BLAS
     threads as they are whatever the problem size.
     """
-    controller = ThreadpoolController()
+    controller = _threadpool_controller()
     blas = controller.select(user_api="blas")
     if 6.0 * n_samples * n_params < _SINGLE_THREAD_FLOPS:
         return blas.limit(limits=1)
@@ -64,6 +65,16 @@ def _blas_thread_limit(n_samples, n_params):
         # the products, so it keeps its threads.
         return contextlib.nullcontext()
     return controller.select(filepath=others).limit(limits=1)
+
+
+@functools.lru_cache(maxsize=1)
+def _threadpool_controller():
+    """The process's thread pools, scanned once (a scan takes ~10 ms).
+
+    numpy's and scipy's BLAS are loaded when this module is imported, so a
+    library loaded later (which the cached scan would miss) is none of them.
+    """
+    return ThreadpoolController()
 
 
 def _is_numpy_blas(lib):
@@ -352,7 +363,9 @@ class BackpropClassifier(ClassifierMixin, BaseEstimator):
                     f"in the previous call to fit. Previously got {self.classes_}, "
                     f"`y` has {new_classes}."
                 )
-        return self._label_binarizer.transform(y).astype(np.float64)
+        # One byte per entry: the cost casts a chunk of rows at a time, so the
+        # indicator matrix is the only per-sample array the fit keeps.
+        return self._label_binarizer.transform(y).astype(np.uint8)
 
     # ------------------------------------------------------------------
     # Fitting

@@ -712,7 +712,7 @@ def _sigmoid_inplace(z):
     with np.errstate(over="ignore"):
         np.exp(z, out=z)
     z += 1
-    np.reciprocal(z, out=z)
+    np.divide(1.0, z, out=z)  # faster than np.reciprocal
     return z
 
 
@@ -770,10 +770,14 @@ def make_cost_function(
 
     * the work buffers ``z(l)``/``a(l)`` and ``d(l)`` are allocated once here
       and reused by every call, and the elementwise steps (bias, ``g``,
-      ``g'``, ``a(L) - y``) run in place in them;
-    * one forward pass gives both the cost (from ``z(L)``) and what backprop
-      needs; ``X`` is never copied, and the bias enters as ``Theta(l)[:, 0]``
-      added to ``z``, never as a column of ones;
+      ``g'``, ``a(L) - y``) run in place in them. They hold one column per
+      example, as the course writes ``z(l+1) = Theta(l) [1; a(l)]``, so every
+      elementwise step runs over long contiguous rows;
+    * one forward pass gives both the cost (from ``z(L)``, as
+      ``max(z, 0) + log(1 + exp(-|z|)) - y z``, finite for any ``z``) and what
+      backprop needs; ``X`` is never copied (it is used through its
+      transpose, a view), and the bias enters as ``Theta(l)[:, 0]`` added to
+      ``z``, never as a row of ones;
     * with ``batch_size``, the rows are taken ``batch_size`` at a time and the
       course's ``Delta(l) += d(l+1) [1, a(l)]`` is accumulated chunk by chunk
       (in float64), so the memory beyond ``X`` and ``Y`` is set by the chunk,
@@ -856,22 +860,30 @@ def make_cost_function(
         X = X.astype(dtype)
     m = X.shape[0]
     Y = np.asarray(Y)
-    if Y.shape != (m, layer_sizes[-1]):
-        raise ValueError(f"Y has shape {Y.shape}, expected ({m}, {layer_sizes[-1]}).")
+    K = layer_sizes[-1]
+    if Y.shape != (m, K):
+        raise ValueError(f"Y has shape {Y.shape}, expected ({m}, {K}).")
     w, m_eff = _check_sample_weight_array(sample_weight, m)
     alpha = float(alpha)
     chunk = _check_batch_size(batch_size, m)
     if sparse and chunk < m and X.format != "csr":
         X = X.tocsr()
 
-    # Work buffers, allocated once. acts[l] holds z(l+1) and then, in place,
+    # Work buffers, allocated once, in the course's layout: one column per
+    # example, so z(l+1) = Theta(l) [1; a(l)] is a matrix product whose bias
+    # term adds one number per row. flat[l] holds z(l+1) and then, in place,
     # a(l+1); the output layer's becomes a(L) - y, the output delta.
-    acts = [None] + [np.empty((chunk, s), dtype) for s in layer_sizes[1:]]
-    deltas = [None] + [np.empty((chunk, s), dtype) for s in layer_sizes[1:-1]]
-    loss_buf = np.empty((chunk, layer_sizes[-1]), dtype)
-    loss_tmp = np.empty_like(loss_buf)
-    y_buf = None if Y.dtype == dtype else np.empty_like(loss_buf)
-    w_buf = None if w is None else np.empty((chunk, 1), dtype)
+    def flat_buffer(rows):
+        return np.empty(rows * chunk, dtype)
+
+    def view(flat, rows, cols):
+        """A C-contiguous ``(rows, cols)`` view of the front of ``flat``."""
+        return flat[: rows * cols].reshape(rows, cols)
+
+    act_flat = [None] + [flat_buffer(s) for s in layer_sizes[1:]]
+    delta_flat = [None] + [flat_buffer(s) for s in layer_sizes[1:-1]]
+    loss_flat, tmp_flat, y_flat = flat_buffer(K), flat_buffer(K), flat_buffer(K)
+    w_c = None if w is None else w.astype(dtype)
     # float32 data: float32 copies of the Theta(l), and a float32 Delta(l)
     # per chunk, added into the float64 gradient.
     theta_bufs = (
@@ -882,82 +894,103 @@ def make_cost_function(
     direct = dtype == np.float64 and chunk == m and not sparse
     grad_bufs = None if direct else [np.empty((c - 1, r), dtype) for r, c in shapes]
 
+    def load_targets(start, stop):
+        """``Y`` rows ``start:stop``, one column per example, in the compute dtype."""
+        Yc = view(y_flat, K, stop - start)
+        np.copyto(Yc, Y[start:stop].T, casting="unsafe")
+        return Yc
+
+    if chunk == m:  # one chunk: the targets are loaded once, here
+        targets_all = load_targets(0, m)
+
     def add_layer_gradient(G, delta, a, i, first):
-        """``Delta(l) += d(l+1)^T [1, a(l)]`` into the float64 ``G``."""
-        bias = delta.sum(axis=0, dtype=np.float64)
+        """``Delta(l) += d(l+1) [1; a(l)]^T`` into the float64 ``G``."""
+        bias = delta.sum(axis=1, dtype=np.float64)
         if first:
             G[:, 0] = bias
         else:
             G[:, 0] += bias
         GT = G[:, 1:].T  # C-contiguous (s_l, s_{l+1}) view of the gradient
+        # a is the chunk of X, (rows, s_1), or a(l) one column per example.
+        a_rows = a if i == 0 else a.T
         if direct:
-            np.matmul(a.T, delta, out=GT)
+            np.matmul(a_rows.T, delta.T, out=GT)
             return
         if sparse and i == 0:
-            part = np.asarray(a.T @ delta)
+            part = np.asarray(a_rows.T @ delta.T)
         else:
-            part = np.matmul(a.T, delta, out=grad_bufs[i])
+            part = np.matmul(a_rows.T, delta.T, out=grad_bufs[i])
         if first:
             GT[...] = part
         else:
             GT += part
 
+    def data_cost_and_output_delta(z, Yc, wc):
+        """The data term of ``J`` from ``z(L)``; ``z`` becomes ``d(L) = a(L) - y``."""
+        rows = z.shape[1]
+        if output_activation == "softmax":
+            # -sum_k y log softmax(z) = logsumexp(z) - sum_k y z, per example.
+            yz = np.multiply(Yc, z, out=view(tmp_flat, K, rows)).sum(axis=0)
+            z_max = z.max(axis=0)
+            z -= z_max
+            np.exp(z, out=z)
+            total = z.sum(axis=0)
+            losses = np.log(total)
+            losses += z_max
+            losses -= yz
+            z /= total
+            losses = losses.astype(np.float64, copy=False)
+        else:
+            # -y log g(z) - (1-y) log(1-g(z)) = log(1 + e^z) - y z
+            #                                 = max(z, 0) + log(1 + e^-|z|) - y z.
+            L = np.abs(z, out=view(loss_flat, K, rows))
+            np.negative(L, out=L)
+            np.exp(L, out=L)
+            np.log1p(L, out=L)
+            tmp = np.maximum(z, 0.0, out=view(tmp_flat, K, rows))
+            L += tmp
+            L -= np.multiply(Yc, z, out=tmp)
+            losses = L.sum(axis=0, dtype=np.float64)
+            _sigmoid_inplace(z)
+        data_cost = float(losses.sum() if wc is None else w[wc] @ losses)
+        z -= Yc
+        if wc is not None:
+            z *= w_c[wc]
+        return data_cost
+
     def chunk_cost(thetas, grads, start, stop):
         """Forward and backward over rows ``start:stop``; returns their data cost."""
         rows = stop - start
         Xc = X if rows == m else X[start:stop]
-        if y_buf is None:
-            Yc = Y[start:stop]
-        else:
-            Yc = y_buf[:rows]
-            np.copyto(Yc, Y[start:stop], casting="unsafe")
+        Yc = targets_all if chunk == m else load_targets(start, stop)
+        wc = None if w is None else slice(start, stop)
 
-        # Forward: z(l+1) = a(l) Theta(l)[:, 1:]^T + Theta(l)[:, 0], a = g(z).
-        a = Xc
+        # Forward: z(l+1) = Theta(l)[:, 1:] a(l) + Theta(l)[:, 0]; a = g(z).
+        a = None
         for i, theta in enumerate(thetas):
-            z = acts[i + 1][:rows]
-            if sparse and i == 0:
-                z[...] = a @ theta[:, 1:].T
+            z = view(act_flat[i + 1], theta.shape[0], rows)
+            if i == 0 and sparse:
+                z[...] = (Xc @ theta[:, 1:].T).T
+            elif i == 0:
+                np.matmul(theta[:, 1:], Xc.T, out=z)
             else:
-                np.matmul(a, theta[:, 1:].T, out=z)
-            z += theta[:, 0]
+                np.matmul(theta[:, 1:], a, out=z)
+            z += theta[:, :1]
             if i < n_thetas - 1:
                 _activate_inplace(z, activation)
             a = z
 
-        # Cost from z(L), then d(L) = a(L) - y in the same buffer.
-        if output_activation == "softmax":
-            yz = np.einsum("ij,ij->i", Yc, z)
-            z_max = z.max(axis=1, keepdims=True)
-            z -= z_max
-            np.exp(z, out=z)
-            total = z.sum(axis=1, keepdims=True)
-            losses = (np.log(total) + z_max)[:, 0] - yz
-            z /= total
-        else:
-            lb = np.logaddexp(0, z, out=loss_buf[:rows])
-            lb -= np.multiply(Yc, z, out=loss_tmp[:rows])
-            losses = lb.sum(axis=1)
-            _sigmoid_inplace(z)
-        if w is None:
-            data_cost = float(losses.sum(dtype=np.float64))
-        else:
-            wc = w[start:stop]
-            data_cost = float(wc @ losses)
-        delta = z
-        delta -= Yc
-        if w is not None:
-            wb = w_buf[:rows]
-            wb[:, 0] = wc
-            delta *= wb
+        data_cost = data_cost_and_output_delta(z, Yc, wc)
 
-        # Backward: Delta(l) += d(l+1)^T [1, a(l)]; d(l) = d(l+1) Theta .* g'.
+        # Backward: Delta(l) += d(l+1) [1; a(l)]^T; d(l) = Theta^T d(l+1) .* g'.
+        delta = z
         first = start == 0
         for i in range(n_thetas - 1, -1, -1):
-            a = Xc if i == 0 else acts[i][:rows]
+            a = Xc if i == 0 else view(act_flat[i], layer_sizes[i], rows)
             add_layer_gradient(grads[i], delta, a, i, first)
             if i > 0:
-                d_prev = np.matmul(delta, thetas[i][:, 1:], out=deltas[i][:rows])
+                d_prev = view(delta_flat[i], layer_sizes[i], rows)
+                np.matmul(thetas[i][:, 1:].T, delta, out=d_prev)
                 delta = _times_activation_gradient_inplace(d_prev, a, activation)
         return data_cost
 
