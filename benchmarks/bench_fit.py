@@ -107,7 +107,7 @@ def workload_data(name, data_dir, quick=False):
         X = X / 16.0
         return X, y, X, y, (25,), 20 if quick else 100
     if name == "W2":
-        n_train = 2000 if quick else 8000
+        n_train = 1000 if quick else 8000
         X = load_idx(Path(data_dir) / MNIST_FILES[0]).reshape(-1, 784) / 255.0
         y = load_idx(Path(data_dir) / MNIST_FILES[1]).astype(np.int64)
         return (
@@ -119,7 +119,7 @@ def workload_data(name, data_dir, quick=False):
             (10 if quick else 100),
         )
     if name == "W3":
-        m = 3000 if quick else 60000
+        m = 2000 if quick else 60000
         X, y = synthetic(m + 10000)
         return X[:m], y[:m], X[m:], y[m:], (256, 128), 3 if quick else 20
     raise ValueError(name)
@@ -225,9 +225,10 @@ def accuracy(kind, est, X, y):
 # ---------------------------------------------------------------------------
 
 
-def median_time(fn, number):
+def median_time(fn, number, warmup=True):
     """Median seconds per call of ``number`` calls (after one warm-up call)."""
-    fn()
+    if warmup:
+        fn()
     times = []
     for _ in range(number):
         start = time.perf_counter()
@@ -253,6 +254,15 @@ def numpy_blas_limit(threads):
 def policy_limit(m, n_params):
     """BackpropClassifier's thread policy for a fit of this size."""
     return classifier_module._blas_thread_limit(m, n_params)
+
+
+def numpy_blas_threads():
+    """Current thread count of numpy's BLAS."""
+    return max(
+        lib.num_threads
+        for lib in ThreadpoolController().select(user_api="blas").lib_controllers
+        if classifier_module._is_numpy_blas(lib)
+    )
 
 
 def gemm_floor_fn(X, layer_sizes, layout="columns"):
@@ -338,12 +348,8 @@ def evaluation_level(X, y, hidden, number, repeats):
         for name, fn, limit in runs:
             with limit():
                 times.setdefault(name, []).append(median_time(fn, number))
-    with classifier_module._blas_thread_limit(X.shape[0], params.shape[0]):
-        our_threads = max(
-            lib.num_threads
-            for lib in ThreadpoolController().select(user_api="blas").lib_controllers
-            if classifier_module._is_numpy_blas(lib)
-        )
+    with policy_limit(m, n_params):
+        our_threads = numpy_blas_threads()
     out = {k: 1e3 * statistics.median(v) for k, v in times.items()}
     out["our_numpy_blas_threads"] = our_threads
     t = our_threads if our_threads in (1, n_cpu) else 1
@@ -460,8 +466,9 @@ def run_workload(name, dtype, args):
     row["per_eval_in_fit_ms"] = {
         k: 1e3 * row["fit_s"][k] / info[k]["n_evals"] for k in kinds
     }
-    number = {"W1": 20, "W2": 5, "W3": 2}[name]
-    row["eval_ms"] = evaluation_level(X, y, hidden, number, args.repeats)
+    number = {"W1": 20, "W2": 5, "W3": 1}[name]
+    repeats = min(args.repeats, 2) if name == "W3" else args.repeats
+    row["eval_ms"] = evaluation_level(X, y, hidden, number, repeats)
     ev = row["eval_ms"]
     row["eval_over_floor"] = ev["ours"] / ev["floor_same_threads"]
     row["eval_over_best_floor"] = ev["ours"] / ev["floor_best"]
@@ -571,34 +578,44 @@ def scaling(args):
     X_all, y_all = synthetic(max(ms))
     X_all = np.ascontiguousarray(X_all)
     rows = []
+    n_cpu = os.cpu_count()
     print()
-    print("Time per evaluation (ms), 784 inputs, 10 outputs, float64, ours")
-    print(f"{'m':>8}{'hidden':>8}{'thr':>5}{'ours':>10}{'floor':>10}{'/floor':>8}")
+    print("Time per evaluation (ms), 784 inputs, 10 outputs, float64")
+    print(
+        f"{'m':>8}{'hidden':>8}{'ours 1t':>10}{f'ours {n_cpu}t':>10}"
+        f"{'floor 1t':>10}{f'floor {n_cpu}t':>10}{'policy':>8}{'/floor':>8}"
+    )
     for m in ms:
         X, y = X_all[:m], y_all[:m]
-        Y = one_hot(y, np.arange(10)).astype(np.float64)
+        Y = one_hot(y, np.arange(10))
         for h in widths:
             layer_sizes = (784, h, 10)
             params = unroll(init_thetas(layer_sizes, random_state=0))
-            fun = make_cost_function(layer_sizes, X, Y, ALPHA)
-            floor = gemm_floor_fn(X, layer_sizes)
-            number = 5 if m * h < 5e6 else 2
-            t_ours, t_floor = [], []
-            for _ in range(2):
-                with classifier_module._blas_thread_limit(m, params.size):
-                    t_ours.append(median_time(functools.partial(fun, params), number))
-                    t_floor.append(median_time(floor, number))
-                    threads = max(
-                        lib.num_threads
-                        for lib in ThreadpoolController()
-                        .select(user_api="blas")
-                        .lib_controllers
-                    )
-            t1, t2 = 1e3 * min(t_ours), 1e3 * min(t_floor)
-            print(f"{m:>8}{h:>8}{threads:>5}{t1:>10.2f}{t2:>10.2f}{t1 / t2:>8.2f}")
-            rows.append(
-                {"m": m, "hidden": h, "threads": threads, "ours_ms": t1, "floor_ms": t2}
+            fun = functools.partial(
+                make_cost_function(layer_sizes, X, Y, ALPHA), params
             )
+            floor = gemm_floor_fn(X, layer_sizes)
+            small = m * h < 5e6
+            number, repeats = (5, 2) if small else (1, 1)
+            times = {}
+            for _ in range(repeats):
+                for name, fn in (("ours", fun), ("floor", floor)):
+                    for t in (1, n_cpu):
+                        with numpy_blas_limit(t):
+                            times.setdefault(f"{name}{t}", []).append(
+                                median_time(fn, number, warmup=small)
+                            )
+            ms_ = {k: 1e3 * min(v) for k, v in times.items()}
+            with policy_limit(m, params.size):
+                threads = numpy_blas_threads()
+            ratio = ms_[f"ours{threads}"] / ms_[f"floor{threads}"]
+            print(
+                f"{m:>8}{h:>8}{ms_['ours1']:>10.2f}{ms_[f'ours{n_cpu}']:>10.2f}"
+                f"{ms_['floor1']:>10.2f}{ms_[f'floor{n_cpu}']:>10.2f}"
+                f"{threads:>7}t{ratio:>8.2f}",
+                flush=True,
+            )
+            rows.append({"m": m, "hidden": h, "policy_threads": threads, **ms_})
             fun = floor = None
             gc.collect()
     del X_all, y_all
