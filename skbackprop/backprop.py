@@ -790,9 +790,10 @@ def make_cost_function(
         ``(s_1, ..., s_L)``: ``s_1`` input features, ``s_L`` output units.
     X : ndarray or scipy sparse matrix of shape (m, s_1)
         Inputs. float32 data is computed in float32, float64 data in float64,
-        and neither is copied; other dtypes are converted to float64 once,
-        here. Sparse ``X`` in a format other than CSR is converted to CSR once
-        when ``batch_size`` splits it.
+        and neither is copied if C- or Fortran-contiguous; other dtypes, and
+        strided views, are converted (to float64) once, here. Sparse ``X``
+        in a format other than CSR is converted to CSR once when
+        ``batch_size`` splits it.
     Y : array-like of shape (m, s_L)
         0/1 indicator matrix of the labels (any numeric or bool dtype; a chunk
         at a time is cast to the compute dtype).
@@ -858,7 +859,11 @@ def make_cost_function(
     dtype = _compute_dtype(X)
     if X.dtype != dtype:
         X = X.astype(dtype)
+    elif not sparse and not (X.flags.c_contiguous or X.flags.f_contiguous):
+        X = np.ascontiguousarray(X)  # once here, not in every matrix product
     m = X.shape[0]
+    if m == 0:
+        raise ValueError("X has 0 rows; at least one example is needed.")
     Y = np.asarray(Y)
     K = layer_sizes[-1]
     if Y.shape != (m, K):

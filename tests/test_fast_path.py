@@ -333,6 +333,8 @@ def test_bad_arguments_raise_clear_errors(kwargs, error, match):
 def test_bad_shapes_raise_clear_errors():
     layer_sizes = (4, 3, 2)
     X, Y, params, _ = make_problem(layer_sizes)
+    with pytest.raises(ValueError, match="0 rows"):
+        make_cost_function(layer_sizes, X[:0], Y[:0], 1.0)
     with pytest.raises(ValueError, match="X has shape"):
         make_cost_function(layer_sizes, X[:, :3], Y, 1.0)
     with pytest.raises(ValueError, match="Y has shape"):
