@@ -790,9 +790,13 @@ def main(argv=None):
         rows = []
         for name in workloads:
             for dtype in args.dtypes.split(","):
-                rows.append(run_workload(name, np.dtype(dtype.strip()).type, args))
+                row = run_workload(name, np.dtype(dtype.strip()).type, args)
+                rows.append(row)
                 print(
-                    f"  done {name} {dtype} ({time.perf_counter() - start:.0f} s)",
+                    f"  done {name} {dtype} ({time.perf_counter() - start:.0f} s): "
+                    f"fit ours/mlp {row['fit_ratio_vs_mlp']:.2f}, "
+                    f"ours/mlp best {row['fit_ratio_vs_mlp_best']:.2f}, "
+                    f"evaluation/floor {row['eval_over_floor']:.2f}",
                     flush=True,
                 )
         result["rows"] = rows

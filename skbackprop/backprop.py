@@ -887,7 +887,14 @@ def make_cost_function(
 
     act_flat = [None] + [flat_buffer(s) for s in layer_sizes[1:]]
     delta_flat = [None] + [flat_buffer(s) for s in layer_sizes[1:-1]]
-    loss_flat, tmp_flat, y_flat = flat_buffer(K), flat_buffer(K), flat_buffer(K)
+    y_flat = flat_buffer(K)
+    # The output layer's loss terms need two K-row scratch buffers; the last
+    # hidden layer's d(l) buffer is free until backprop starts, so use it.
+    if n_thetas > 1 and layer_sizes[-2] >= 2 * K:
+        loss_flat = delta_flat[-1][: K * chunk]
+        tmp_flat = delta_flat[-1][K * chunk : 2 * K * chunk]
+    else:
+        loss_flat, tmp_flat = flat_buffer(K), flat_buffer(K)
     w_c = None if w is None else w.astype(dtype)
     # float32 data: float32 copies of the Theta(l), and a float32 Delta(l)
     # per chunk, added into the float64 gradient.
@@ -1020,9 +1027,19 @@ def make_cost_function(
         grad /= m_eff
         J = data_cost / m_eff
         if alpha != 0:
-            J += regularization_cost(thetas64, alpha, m_eff)
+            # (lambda / 2m) sum Theta[:, 1:]^2 and D[:, 1:] += (lambda / m)
+            # Theta[:, 1:], with no temporary the size of the parameters:
+            # the blocks are Fortran-ordered, so ravel("K") is a view.
+            scale = alpha / m_eff
+            penalty = 0.0
             for G, theta in zip(grads, thetas64):
-                G[:, 1:] += (alpha / m_eff) * theta[:, 1:]
+                weights = theta[:, 1:].ravel(order="K")
+                penalty += float(weights @ weights)
+                G_w = G[:, 1:]
+                G_w /= scale
+                G_w += theta[:, 1:]
+                G_w *= scale
+            J += scale / 2.0 * penalty
         return float(J), grad
 
     return fun

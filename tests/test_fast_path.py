@@ -305,7 +305,7 @@ def test_memory_is_set_by_the_chunk_and_x_is_not_copied():
         lambda: make_cost_function(layer_sizes, X, Y, 1.0)
     )
     peak_call_full, _ = _peak_bytes(lambda: fun_full(params))
-    buffers = m * (2 * hidden + 3 * 4) * 8  # z/a and d per hidden layer, output
+    buffers = m * (2 * hidden + 2 * 4) * 8  # z/a and d per hidden layer; z(L), Y
     assert buffers <= peak_make_full < buffers + X.nbytes / 2
     assert peak_call_full < hidden_layer_bytes / 10
 
