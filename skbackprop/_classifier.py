@@ -328,7 +328,9 @@ class BackpropClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         ``"sigmoid"``: one logistic unit per class and the course's cost;
         ``"softmax"``: a softmax over the classes and the categorical
         cross-entropy. ``"softmax"`` needs one label per sample (binary or
-        multiclass ``y``); a multilabel ``y`` raises a ``ValueError``.
+        multiclass ``y``); a multilabel ``y`` raises a ``ValueError``. The
+        softmax's output biases, defined only up to a common constant, are
+        centred to mean 0 after fit.
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes, multiplying each sample's ``sample_weight``
         (so ``m`` in ``J`` becomes the sum of the products). A dict maps class
@@ -718,6 +720,11 @@ class BackpropClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         )
 
         self.thetas_ = [t.copy() for t in roll(fit["x"], layer_sizes)]
+        if self.output_activation == "softmax":
+            # softmax(z + c) == softmax(z): the unpenalised output biases are
+            # defined only up to a common constant. Centre them, so that the
+            # same minimum always gives the same decision_function.
+            self.thetas_[-1][:, 0] -= self.thetas_[-1][:, 0].mean()
         self.n_iter_ = fit["n_iter"]
         self.n_fun_evals_ = fit["n_fun_evals"]
         self.n_hessp_evals_ = fit["n_hessp_evals"]
@@ -1064,6 +1071,9 @@ class BackpropClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.classifier_tags.multi_label = True
+        # A softmax gives one label per sample; class_weight is per class.
+        tags.classifier_tags.multi_label = (
+            self.output_activation != "softmax" and self.class_weight is None
+        )
         tags.input_tags.sparse = True
         return tags

@@ -140,6 +140,7 @@ def test_softmax_binary_uses_two_units(iris):
         hidden_layer_sizes=(3,), output_activation="softmax", random_state=0
     ).fit(X[mask], y[mask])
     assert clf.layer_sizes_[-1] == 2
+    assert abs(clf.thetas_[-1][:, 0].sum()) < 1e-12  # output biases centred
     z = forward_z(clf.thetas_, X[mask], NUMPY_G["sigmoid"])
     np.testing.assert_allclose(clf.decision_function(X[mask]), z[:, 1] - z[:, 0])
     np.testing.assert_allclose(clf.predict_proba(X[mask]), softmax(z, axis=1))
