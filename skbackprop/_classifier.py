@@ -343,7 +343,9 @@ class BackpropClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         score the network on it (accuracy, weighted by ``sample_weight``)
         after every optimizer iteration, for every solver, and stop when the
         score has not improved by more than ``tol`` for ``n_iter_no_change``
-        consecutive iterations. The weights with the best score are kept.
+        consecutive iterations. The weights with the best score are kept (of
+        equal scores, the latest: accuracy on a small hold-out often stays
+        flat for many quasi-Newton iterations).
     validation_fraction : float, default=0.1
         Fraction of the training data held out when ``early_stopping``;
         strictly between 0 and 1.
@@ -710,9 +712,10 @@ class BackpropClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             callback_ctx.call_on_fit_task_begin(
                 estimator=self, X=X, y=y, metadata=metadata
             )
-            callbacks = _IterationCallbacks(
-                callback_ctx, self, X, y, metadata, layer_sizes, nn_params
-            )
+            if hasattr(self, "_skl_callbacks"):  # as LogisticRegression does
+                callbacks = _IterationCallbacks(
+                    callback_ctx, self, X, y, metadata, layer_sizes, nn_params
+                )
 
         self.layer_sizes_ = layer_sizes
         fit = self._minimize(
@@ -732,7 +735,7 @@ class BackpropClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         self.loss_curve_ = fit["loss_curve"]
         self.validation_scores_ = fit["validation_scores"]
         self.best_validation_score_ = fit["best_validation_score"]
-        if callbacks is not None:
+        if _HAS_SKLEARN_CALLBACKS:
             callback_ctx.call_on_fit_task_end(
                 estimator=self,
                 X=X,
@@ -875,8 +878,11 @@ class BackpropClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
                 score = self._validation_score(x, layer_sizes, validation)
                 early["scores"].append(score)
                 line += f" {score:>11.6f}"
+                if score >= early["best"]:
+                    # Of equal scores keep the latest, most trained, weights.
+                    early["best_x"] = x.copy()
                 if score > early["best"] + self.tol:
-                    early["best"], early["best_x"] = score, x.copy()
+                    early["best"] = score
                     early["no_change"] = 0
                 else:
                     early["no_change"] += 1
@@ -915,7 +921,9 @@ class BackpropClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
                 )
             x = result.x
             n_iter = int(getattr(result, "nit", state["n_iter"]))
-            if evals.n_fun > self.max_fun:  # TNC stopping inside its line search
+            if n_iter >= self.max_iter:
+                stopped = "max_iter"
+            elif evals.n_fun > self.max_fun:  # TNC stopping inside its line search
                 stopped = "max_fun"
         except _StopTrainingError as stop:
             x, n_iter, stopped = state["x"], state["n_iter"], stop.reason
@@ -928,7 +936,8 @@ class BackpropClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         elif stopped in (None, "breakdown") and np.all(np.isfinite(x)):
             x, _ = _newton_polish(evals.evaluate, x, self.tol)
         if self.verbose and stopped == "early_stopping":
-            best = int(np.argmax(early["scores"])) + 1
+            scores = np.asarray(early["scores"])
+            best = int(np.flatnonzero(scores == scores.max())[-1]) + 1
             print(
                 f"Validation score did not improve for {self.n_iter_no_change} "
                 f"iterations; keeping iteration {best} (score {early['best']:.6f})."

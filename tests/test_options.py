@@ -405,27 +405,47 @@ def test_class_weight_rejects_multilabel():
 # ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("solver", SOLVERS)
-def test_early_stopping_keeps_best_weights(iris, solver):
-    X, y = iris
-    clf = BackpropClassifier(
-        hidden_layer_sizes=(5,),
+@pytest.fixture(scope="module")
+def noisy():
+    # Label noise: the validation score goes up and down as training overfits.
+    return make_classification(
+        n_samples=200, n_features=20, n_informative=5, flip_y=0.2, random_state=0
+    )
+
+
+def fit_early_stopping(X, y, solver):
+    return BackpropClassifier(
+        hidden_layer_sizes=(10,),
         alpha=1e-4,
         solver=solver,
         early_stopping=True,
+        validation_fraction=0.2,
         n_iter_no_change=3,
-        max_iter=300,
         random_state=0,
     ).fit(X, y)
-    scores = clf.validation_scores_
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_early_stopping_keeps_best_weights(noisy, solver):
+    clf = fit_early_stopping(*noisy, solver)
+    scores = np.asarray(clf.validation_scores_)
     assert len(scores) == clf.n_iter_ == len(clf.loss_curve_)
-    best = int(np.argmax(scores))  # first iteration with the best score
-    assert clf.best_validation_score_ == scores[best] == max(scores)
-    # Stopped exactly n_iter_no_change iterations after the best one ...
-    assert clf.n_iter_ == best + 1 + 3
-    # ... and kept the weights of the best iteration, not the last ones.
-    assert clf.loss_ == pytest.approx(clf.loss_curve_[best], rel=1e-12)
-    assert clf.loss_ != pytest.approx(clf.loss_curve_[-1], rel=1e-12)
+    first_best = int(np.argmax(scores))
+    last_best = len(scores) - 1 - int(np.argmax(scores[::-1]))
+    assert clf.best_validation_score_ == scores.max()
+    # Stopped exactly n_iter_no_change iterations after the first best score
+    # (an equal score is no improvement) ...
+    assert clf.n_iter_ == first_best + 1 + 3 < 1000
+    # ... keeping the weights of the last iteration with the best score.
+    assert clf.loss_ == pytest.approx(clf.loss_curve_[last_best], rel=1e-12)
+
+
+@pytest.mark.parametrize("solver", ["TNC", "trust-ncg"])
+def test_early_stopping_does_not_keep_the_last_weights(noisy, solver):
+    clf = fit_early_stopping(*noisy, solver)
+    scores = np.asarray(clf.validation_scores_)
+    assert scores[-1] < scores.max()  # the score fell at the end ...
+    assert clf.loss_ > clf.loss_curve_[-1]  # ... and the last weights were dropped
 
 
 def test_early_stopping_holds_out_validation_fraction(iris, monkeypatch):
