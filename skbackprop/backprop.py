@@ -424,8 +424,8 @@ def logistic_loss_from_z(z, Y):
     --------
     >>> import numpy as np
     >>> from skbackprop.backprop import logistic_loss_from_z
-    >>> loss = logistic_loss_from_z(np.array([[0.0], [1000.0]]), np.array([[1.0], [0.0]]))
-    >>> loss.round(6).tolist()
+    >>> z, Y = np.array([[0.0], [1000.0]]), np.array([[1.0], [0.0]])
+    >>> logistic_loss_from_z(z, Y).round(6).tolist()
     [0.693147, 1000.0]
     """
     loss = np.logaddexp(0.0, z)

@@ -61,3 +61,17 @@ def test_runs_as_module_help():
     )
     for option in ("--alpha", "--hidden", "--max-iter", "--random-state"):
         assert option in result.stdout
+
+
+def test_readme_example_runs(capsys):
+    from pathlib import Path
+
+    readme = Path(__file__).resolve().parents[1] / "README.md"
+    blocks = re.findall(r"```python\n(.*?)```", readme.read_text(), re.S)
+    assert blocks, "README.md has no python example"
+    exec(compile(blocks[0], "README.md", "exec"), {})
+    out = capsys.readouterr().out.splitlines()
+    best_params, mean_cv = out[-2], float(out[-1])
+    assert "net__alpha" in best_params
+    assert float(best_params.split()[-1]) >= 0.97  # shuffled, stratified 5-fold CV
+    assert mean_cv > 0.9  # plain 5-fold CV of the digits, in file order
