@@ -10,6 +10,7 @@ import collections
 import contextlib
 import functools
 import numbers
+import os
 import time
 import warnings
 
@@ -25,15 +26,15 @@ from sklearn.utils import check_random_state, check_scalar
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from .backprop import (
     ACTIVATIONS,
     OUTPUT_ACTIVATIONS,
-    cost_function,
     forward_propagate,
     hessian_vector_product,
     init_thetas,
+    make_cost_function,
     roll,
     unroll,
 )
@@ -52,20 +53,55 @@ except ImportError:  # older scikit-learn: the estimator works without it
 
     _HAS_SKLEARN_CALLBACKS = False
 
-#: Below this many floating-point operations per cost evaluation, BLAS runs on
-#: one thread during fit: on small matrices, thread start-up and the idle
-#: spinning of two BLAS thread pools (numpy's and scipy's) cost more than the
-#: second core gains. Measured on 2 cores: 1797x64 (25 hidden) 1.4 ms vs
-#: 6.7 ms per evaluation; 20000x784 (100 hidden) 224 ms vs 238 ms.
+#: Below this many floating-point operations per cost evaluation, numpy's BLAS
+#: (the evaluation's matrix products) runs on one thread during fit. Set it to
+#: 0 to leave numpy's BLAS threads alone for every problem size.
 _SINGLE_THREAD_FLOPS = 2e10
 
 
 def _blas_thread_limit(n_samples, n_params):
-    """Context manager applying the BLAS thread policy for one fit."""
-    flops = 6.0 * n_samples * n_params  # forward + two backward products
-    if flops < _SINGLE_THREAD_FLOPS:
-        return threadpool_limits(limits=1, user_api="blas")
-    return contextlib.nullcontext()
+    """Context manager applying the BLAS thread policy for one fit.
+
+    The policy only ever lowers thread counts, so a user's own limits
+    (``threadpoolctl.threadpool_limits(...)`` around ``fit``, or
+    ``OPENBLAS_NUM_THREADS``/``OMP_NUM_THREADS``) always hold:
+
+    * numpy's BLAS, which runs the evaluation's matrix products, is limited
+      to one thread when an evaluation costs fewer than
+      ``_SINGLE_THREAD_FLOPS`` (estimated as ``6 * n_samples * n_params``:
+      forward and two backward products). On small matrices the
+      synchronisation of a second thread costs more than it gains: on the
+      2-core reference machine, 8 to 12 times slower on the digits, 1.4x
+      slower on 8000 MNIST rows (docs/performance.rst).
+    * Any other BLAS (scipy's wheels bundle a second OpenBLAS, which
+      ``L-BFGS-B`` uses for its vector updates) is limited to one thread:
+      that work is a few vector operations per iteration, and the idle
+      worker threads of a second pool spin on the cores that numpy's
+      products need (1.8x slower per evaluation on 8000 MNIST rows).
+
+    Set ``_SINGLE_THREAD_FLOPS = 0`` in this module to keep numpy's BLAS
+    threads as they are whatever the problem size.
+    """
+    controller = ThreadpoolController()
+    blas = controller.select(user_api="blas")
+    if 6.0 * n_samples * n_params < _SINGLE_THREAD_FLOPS:
+        return blas.limit(limits=1)
+    others = [lib.filepath for lib in blas.lib_controllers if not _is_numpy_blas(lib)]
+    if not others or len(others) == len(blas.lib_controllers):
+        # One BLAS shared by numpy and scipy (conda, a system library): it runs
+        # the products, so it keeps its threads.
+        return contextlib.nullcontext()
+    return controller.select(filepath=others).limit(limits=1)
+
+
+def _is_numpy_blas(lib):
+    """Whether a threadpoolctl library controller is a BLAS bundled with numpy.
+
+    numpy's wheels carry their own BLAS in ``numpy.libs`` (``numpy/.dylibs``
+    on macOS); scipy's carry a second one.
+    """
+    numpy_root = os.path.dirname(os.path.abspath(np.__file__))
+    return os.path.abspath(lib.filepath).startswith(numpy_root)
 
 
 def _newton_polish(cost, x, tol, max_steps=5):
@@ -321,6 +357,13 @@ class BackpropClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
     warm_start : bool, default=False
         If True, ``fit`` starts from the ``thetas_`` of the previous fit
         (same classes and layer sizes) instead of new random weights.
+    batch_size : int or None, default=None
+        Rows per chunk when computing the cost and gradient. Each evaluation
+        still uses every row (full-batch optimisation, the same result to
+        rounding); only its working memory changes, from about
+        ``n_samples * sum(hidden_layer_sizes)`` numbers to
+        ``batch_size * sum(hidden_layer_sizes)``. ``None`` takes all rows at
+        once, the fastest when they fit in memory.
     activation : {"sigmoid", "tanh", "relu"}, default="sigmoid"
         The hidden units' activation ``g``: the course's logistic sigmoid,
         the hyperbolic tangent, or the rectified linear unit ``max(z, 0)``.
@@ -433,6 +476,7 @@ class BackpropClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         random_state=None,
         verbose=0,
         warm_start=False,
+        batch_size=None,
         activation="sigmoid",
         output_activation="sigmoid",
         class_weight=None,
@@ -450,6 +494,7 @@ class BackpropClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start
+        self.batch_size = batch_size
         self.activation = activation
         self.output_activation = output_activation
         self.class_weight = class_weight
@@ -507,6 +552,8 @@ class BackpropClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         check_scalar(self.verbose, "verbose", numbers.Integral, min_val=0)
         if not isinstance(self.warm_start, (bool, np.bool_)):
             raise TypeError(f"warm_start must be a bool, got {self.warm_start!r}.")
+        if self.batch_size is not None:
+            check_scalar(self.batch_size, "batch_size", numbers.Integral, min_val=1)
         if self.activation not in ACTIVATIONS:
             raise ValueError(
                 f"activation must be one of {', '.join(map(repr, ACTIVATIONS))}; "
@@ -798,15 +845,15 @@ class BackpropClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
 
         The one place where the cost is built for training.
         """
-        return functools.partial(
-            cost_function,
-            layer_sizes=layer_sizes,
-            X=X,
-            Y=Y,
-            alpha=float(self.alpha),
-            sample_weight=sample_weight,
+        return make_cost_function(
+            layer_sizes,
+            X,
+            Y,
+            float(self.alpha),
+            sample_weight,
             activation=self.activation,
             output_activation=self.output_activation,
+            batch_size=self.batch_size,
         )
 
     def _hessp(self, layer_sizes, X, Y, sample_weight):
@@ -934,7 +981,8 @@ class BackpropClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         if early is not None and early["best_x"] is not None:
             x = early["best_x"]
         elif stopped in (None, "breakdown") and np.all(np.isfinite(x)):
-            x, _ = _newton_polish(evals.evaluate, x, self.tol)
+            with _blas_thread_limit(X.shape[0], nn_params.shape[0]):
+                x, _ = _newton_polish(evals.evaluate, x, self.tol)
         if self.verbose and stopped == "early_stopping":
             scores = np.asarray(early["scores"])
             best = int(np.flatnonzero(scores == scores.max())[-1]) + 1

@@ -496,13 +496,18 @@ def test_max_fun_limits_evaluations(iris, solver):
 def test_n_fun_evals_counts_every_cost_evaluation(iris, monkeypatch):
     X, y = iris
     calls = []
-    original = classifier_module.cost_function
+    original = classifier_module.make_cost_function
 
-    def counting(*args, **kwargs):
-        calls.append(1)
-        return original(*args, **kwargs)
+    def counting_factory(*args, **kwargs):
+        fun = original(*args, **kwargs)
 
-    monkeypatch.setattr(classifier_module, "cost_function", counting)
+        def counting(nn_params):
+            calls.append(1)
+            return fun(nn_params)
+
+        return counting
+
+    monkeypatch.setattr(classifier_module, "make_cost_function", counting_factory)
     clf = BackpropClassifier(hidden_layer_sizes=(3,), random_state=0).fit(X, y)
     assert clf.n_fun_evals_ == len(calls) > clf.n_iter_
 
