@@ -32,9 +32,9 @@ from .backprop import (
     ACTIVATIONS,
     OUTPUT_ACTIVATIONS,
     forward_propagate,
-    hessian_vector_product,
     init_thetas,
     make_cost_function,
+    make_hessian_vector_product,
     roll,
     unroll,
 )
@@ -196,6 +196,7 @@ class _Evaluations:
         self._cache = collections.deque(maxlen=cache_size)
         self.n_fun = 0
         self.n_hessp = 0
+        self._hessp_x = self._hessp_at_x = None
 
     def __call__(self, x):
         if not np.all(np.isfinite(x)):
@@ -212,8 +213,11 @@ class _Evaluations:
         return J, grad
 
     def hessp(self, x, v):
+        # The solvers ask for many products at one x: build its passes once.
+        if self._hessp_x is None or not np.array_equal(self._hessp_x, x):
+            self._hessp_x, self._hessp_at_x = x.copy(), self._hessp(x)
         self.n_hessp += 1
-        return self._hessp(x, v)
+        return self._hessp_at_x(v)
 
     def at(self, x):
         """``(J, grad)`` at ``x``, from the cache when already evaluated."""
@@ -857,9 +861,9 @@ class BackpropClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         )
 
     def _hessp(self, layer_sizes, X, Y, sample_weight):
-        """The exact Hessian-vector product ``(nn_params, v) -> H v`` of the cost."""
+        """``nn_params -> (v -> H v)``: exact Hessian-vector products of the cost."""
         return functools.partial(
-            hessian_vector_product,
+            make_hessian_vector_product,
             layer_sizes=layer_sizes,
             X=X,
             Y=Y,

@@ -11,6 +11,7 @@ from skbackprop.backprop import (
     forward_layer_direction,
     hessian_vector_product,
     init_thetas,
+    make_hessian_vector_product,
     unroll,
 )
 
@@ -173,4 +174,27 @@ def test_forward_layer_direction_is_derivative_of_forward_layer():
     numeric = (z(eps) - z(-eps)) / (2 * eps)
     np.testing.assert_allclose(
         forward_layer_direction(a, r_a, theta, v), numeric, atol=1e-8
+    )
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+@pytest.mark.parametrize("output_activation", OUTPUTS)
+def test_make_hvp_reuses_passes_without_going_stale(
+    problem, activation, output_activation
+):
+    X, Y, params, v, w = problem
+    u = np.random.RandomState(7).randn(params.size)
+    hvp = make_hessian_vector_product(
+        params, LAYER_SIZES, X, Y, 0.4, w, activation, output_activation
+    )
+    first = hvp(v)
+    hvp(u)  # another direction in between must not disturb the cached passes
+    np.testing.assert_array_equal(hvp(v), first)
+    np.testing.assert_allclose(
+        first,
+        hessian_vector_product(
+            params, v, LAYER_SIZES, X, Y, 0.4, w, activation, output_activation
+        ),
+        rtol=1e-13,
+        atol=1e-15,
     )
