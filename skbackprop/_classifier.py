@@ -386,7 +386,9 @@ class BackpropClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         ``sample_weight`` when it is given. Not supported for multilabel
         ``y``.
     early_stopping : bool, default=False
-        Hold out a stratified ``validation_fraction`` of the training data,
+        Hold out a stratified ``validation_fraction`` of the training data
+        (at least one sample per class; a plain random hold-out when a class
+        has a single sample),
         score the network on it (accuracy, weighted by ``sample_weight``)
         after every optimizer iteration, for every solver, and stop when the
         score has not improved by more than ``tol`` for ``n_iter_no_change``
@@ -404,7 +406,8 @@ class BackpropClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         :class:`~sklearn.neural_network.MLPClassifier`, for every solver.
         It is checked after each iteration (L-BFGS-B and TNC also check it
         themselves), so the last iteration's line search may go a few
-        evaluations past it. A :class:`~sklearn.exceptions.ConvergenceWarning`
+        evaluations past it. Hessian-vector products are not counted (see
+        ``n_hessp_evals_``). A :class:`~sklearn.exceptions.ConvergenceWarning`
         is raised when it is reached.
 
     Attributes
@@ -811,22 +814,41 @@ class BackpropClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         return self
 
     def _split_validation(self, X, Y, y, sample_weight, rng):
-        """Hold out a stratified ``validation_fraction`` for early stopping."""
-        multilabel = self._label_binarizer.y_type_ == "multilabel-indicator"
-        indices = np.arange(X.shape[0])
-        try:
-            train, val = train_test_split(
-                indices,
-                test_size=self.validation_fraction,
-                stratify=None if multilabel else y,
-                random_state=rng,
-            )
-        except ValueError as exc:
+        """Hold out ``validation_fraction`` of the rows for early stopping.
+
+        Stratified by class (at least one row of each class held out) where
+        every class has two or more rows; otherwise, on tiny data, a plain
+        random hold-out.
+        """
+        n_samples = X.shape[0]
+        if n_samples < 2:
             raise ValueError(
-                f"early_stopping=True could not hold out a stratified "
-                f"validation_fraction={self.validation_fraction} of the "
-                f"{X.shape[0]} samples: {exc}"
-            ) from exc
+                "early_stopping=True needs at least 2 samples to hold out a "
+                f"validation set; got {n_samples}."
+            )
+        multilabel = self._label_binarizer.y_type_ == "multilabel-indicator"
+        indices = np.arange(n_samples)
+        n_val = min(
+            max(int(np.ceil(self.validation_fraction * n_samples)), 1),
+            n_samples - 1,
+        )
+        split = None
+        if not multilabel:
+            n_classes = len(self.classes_)
+            n_val_stratified = max(n_val, n_classes)
+            if n_samples - n_val_stratified >= n_classes:
+                try:
+                    split = train_test_split(
+                        indices,
+                        test_size=n_val_stratified,
+                        stratify=y,
+                        random_state=rng,
+                    )
+                except ValueError:  # a class with a single row
+                    split = None
+        if split is None:
+            split = train_test_split(indices, test_size=n_val, random_state=rng)
+        train, val = split
         sw_val = None if sample_weight is None else sample_weight[val]
         if sw_val is not None and not sw_val.sum() > 0:
             sw_val = None

@@ -475,11 +475,27 @@ def test_early_stopping_off_records_no_scores(small):
     assert clf.validation_scores_ is None and clf.best_validation_score_ is None
 
 
-def test_early_stopping_on_tiny_data_raises_clear_error():
-    X = np.arange(8.0).reshape(4, 2)
-    y = [0, 1, 2, 2]
-    with pytest.raises(ValueError, match="early_stopping=True could not hold out"):
-        BackpropClassifier(early_stopping=True).fit(X, y)
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_early_stopping_on_tiny_data(monkeypatch):
+    held_out = []
+    original = BackpropClassifier._validation_score
+
+    def spy(self, nn_params, layer_sizes, validation):
+        held_out.append(validation[1])
+        return original(self, nn_params, layer_sizes, validation)
+
+    monkeypatch.setattr(BackpropClassifier, "_validation_score", spy)
+    X = np.arange(16.0).reshape(8, 2)
+    # 10% of 8 rows is one, but a stratified hold-out needs one per class.
+    y = np.array([0, 0, 0, 1, 1, 1, 2, 2])
+    BackpropClassifier(early_stopping=True, max_iter=5, random_state=0).fit(X, y)
+    np.testing.assert_array_equal(np.sort(held_out[-1]), [0, 1, 2])
+    # A class with a single row cannot be stratified: a plain hold-out.
+    y = np.array([0, 0, 0, 1, 1, 1, 1, 2])
+    BackpropClassifier(early_stopping=True, max_iter=5, random_state=0).fit(X, y)
+    assert len(held_out[-1]) == 1
+    with pytest.raises(ValueError, match="needs at least 2 samples"):
+        BackpropClassifier(early_stopping=True).fit(X[:1], np.array([[0, 1]]))
 
 
 @pytest.mark.parametrize("solver", SOLVERS)
