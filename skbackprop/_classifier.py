@@ -346,7 +346,8 @@ class BackpropClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         ``"Newton-CG"``, ``"trust-ncg"`` and ``"trust-krylov"`` are
         second-order methods given exact Hessian-vector products
         (:func:`~skbackprop.backprop.hessian_vector_product`, by
-        Pearlmutter's R-operator) as ``hessp``.
+        Pearlmutter's R-operator) as ``hessp``; those products take all rows
+        at once, whatever ``batch_size``.
     epsilon_init : float or None, default=None
         Initial weights are uniform in ``[-epsilon_init, epsilon_init]``.
         ``None`` uses ``sqrt(6) / sqrt(s_l + s_{l+1})`` per layer.
