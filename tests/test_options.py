@@ -670,3 +670,27 @@ def test_roll_of_fitted_thetas_roundtrips(small):
     clf = BackpropClassifier(hidden_layer_sizes=(3,), random_state=0).fit(X, y)
     for a, b in zip(roll(unroll(clf.thetas_), clf.layer_sizes_), clf.thetas_):
         np.testing.assert_array_equal(a, b)
+
+
+def test_trust_krylov_breakdown_keeps_last_iterate(small):
+    # On this problem scipy's trust-krylov subproblem solver (trlib) returns a
+    # NaN step once the gradient is ~1e-8; training keeps the last iterate and
+    # the Newton refinement finishes the job, with no warning.
+    X, y = small
+    clf = BackpropClassifier(
+        hidden_layer_sizes=(3,), solver="trust-krylov", max_iter=200, random_state=1
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        clf.fit(X, y)
+    assert clf.n_iter_ < 200
+    _, grad = cost_function(unroll(clf.thetas_), clf.layer_sizes_, X, np.eye(3)[y], 1.0)
+    assert np.max(np.abs(grad)) < 1e-9
+
+
+def test_non_finite_step_stops_the_optimizer():
+    evals = classifier_module._Evaluations(lambda x: (float(x @ x), 2 * x))
+    assert evals(np.ones(2))[0] == 2.0
+    with pytest.raises(classifier_module._StopTrainingError) as stop:
+        evals(np.array([1.0, np.nan]))
+    assert stop.value.reason == "breakdown" and evals.n_fun == 1
