@@ -1,0 +1,96 @@
+"""
+Choosing lambda
+===============
+
+The regularisation strength lambda (``alpha``) trades bias for variance. Too
+small, and a network with many weights fits the noise of its training set:
+high training score, lower validation score (high variance, over-fitting).
+Too large, and the penalty ``(lambda / 2m) sum Theta**2`` flattens the weights
+until the network cannot fit even its training set: both scores fall (high
+bias, under-fitting). Cross-validation finds the value in between.
+
+The network here is bigger than the course's (50 hidden units) and trains on
+only 300 digits, so that over-fitting is easy to see.
+"""
+
+# %%
+# Grid search in a pipeline
+# -------------------------
+# The scaler sits inside the :class:`~sklearn.pipeline.Pipeline` so that each
+# cross-validation fold is scaled with its own training part only. Parameters
+# of a step are addressed as ``<step>__<parameter>``.
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from sklearn.datasets import load_digits
+from sklearn.model_selection import GridSearchCV, StratifiedKFold, validation_curve
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import MinMaxScaler
+
+from skbackprop import BackpropClassifier
+
+X, y = load_digits(return_X_y=True)
+X_small, y_small = X[:300], y[:300]
+
+model = make_pipeline(
+    MinMaxScaler(),
+    BackpropClassifier(hidden_layer_sizes=(50,), tol=1e-4, random_state=0),
+)
+cv = StratifiedKFold(n_splits=3, shuffle=True, random_state=0)
+alphas = np.logspace(-3, 1, 5)
+
+search = GridSearchCV(
+    model,
+    {"backpropclassifier__alpha": alphas},
+    cv=cv,
+    return_train_score=True,
+    n_jobs=1,
+)
+search.fit(X_small, y_small)
+print("best:", search.best_params_, f"CV accuracy {search.best_score_:.3f}")
+
+results = pd.DataFrame(search.cv_results_)[
+    [
+        "param_backpropclassifier__alpha",
+        "mean_train_score",
+        "mean_test_score",
+        "rank_test_score",
+        "mean_fit_time",
+    ]
+].rename(columns={"param_backpropclassifier__alpha": "lambda"})
+results
+
+# %%
+# A validation curve
+# ------------------
+# :func:`~sklearn.model_selection.validation_curve` computes the same two
+# scores over a finer grid. On a log axis the picture of the course's
+# lecture on bias and variance appears: the training score falls as lambda
+# grows, the validation score rises to a peak and falls again.
+param_range = np.logspace(-3, 2, 9)
+train_scores, valid_scores = validation_curve(
+    model,
+    X_small,
+    y_small,
+    param_name="backpropclassifier__alpha",
+    param_range=param_range,
+    cv=cv,
+    n_jobs=1,
+)
+
+fig, ax = plt.subplots(figsize=(7, 4.5))
+for scores, label in ((train_scores, "training"), (valid_scores, "cross-validation")):
+    mean, std = scores.mean(axis=1), scores.std(axis=1)
+    ax.semilogx(param_range, mean, "o-", label=label)
+    ax.fill_between(param_range, mean - std, mean + std, alpha=0.2)
+best = param_range[np.argmax(valid_scores.mean(axis=1))]
+ax.axvline(best, color="gray", ls="--", lw=0.8, label=f"best lambda = {best:.3g}")
+ax.annotate("over-fitting\n(high variance)", xy=(0.03, 0.08), xycoords="axes fraction")
+ax.annotate(
+    "under-fitting\n(high bias)", xy=(0.78, 0.08), xycoords="axes fraction"
+)
+ax.set_xlabel("lambda (alpha)")
+ax.set_ylabel("accuracy")
+ax.set_title("Validation curve: 50 hidden units, 300 digits")
+ax.legend(loc="center left")
+plt.show()
