@@ -8,6 +8,7 @@ Every script in ``examples/`` is executed by sphinx-gallery during the build.
 """
 
 import os
+import re
 import warnings
 
 import skbackprop
@@ -63,7 +64,12 @@ html_theme_options = {
     "show_toc_level": 2,
     "secondary_sidebar_items": ["page-toc", "sourcelink"],
 }
-html_sidebars = {"changelog": [], "getting_started": []}
+html_sidebars = {
+    "changelog": [],
+    "getting_started": [],
+    "user_guide": [],
+    "math": [],
+}
 html_show_sourcelink = True
 
 # -- sphinx-gallery -----------------------------------------------------------
@@ -93,3 +99,23 @@ warnings.filterwarnings(
     category=UserWarning,
     message="FigureCanvasAgg is non-interactive, and thus cannot be shown",
 )
+
+
+# -- docstring fix-ups ----------------------------------------------------------
+# A name ending in "_" is a link target in reStructuredText. numpydoc protects
+# the attribute names of an "Attributes" section, but not a fitted attribute
+# named inside a type such as "ndarray of shape (n_features_in_,)". Quote those
+# as literals before numpydoc parses the docstring.
+_FITTED_NAME_IN_TYPE = re.compile(r"(?<![`\w])([a-z][a-z0-9_]*[a-z0-9]_)(?=[,)\]])")
+
+
+def _quote_fitted_names_in_types(app, what, name, obj, options, lines):
+    for i, line in enumerate(lines):
+        if " : " in line and "shape" in line:
+            head, _, spec = line.partition(" : ")
+            lines[i] = head + " : " + _FITTED_NAME_IN_TYPE.sub(r"``\1``", spec)
+
+
+def setup(app):
+    # Before numpydoc (priority 500) turns the sections into reST.
+    app.connect("autodoc-process-docstring", _quote_fitted_names_in_types, priority=400)

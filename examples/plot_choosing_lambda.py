@@ -58,7 +58,7 @@ results = pd.DataFrame(search.cv_results_)[
         "mean_fit_time",
     ]
 ].rename(columns={"param_backpropclassifier__alpha": "lambda"})
-results
+results  # noqa: B018 (the gallery shows the last expression as a table)
 
 # %%
 # A validation curve
@@ -86,9 +86,7 @@ for scores, label in ((train_scores, "training"), (valid_scores, "cross-validati
 best = param_range[np.argmax(valid_scores.mean(axis=1))]
 ax.axvline(best, color="gray", ls="--", lw=0.8, label=f"best lambda = {best:.3g}")
 ax.annotate("over-fitting\n(high variance)", xy=(0.03, 0.08), xycoords="axes fraction")
-ax.annotate(
-    "under-fitting\n(high bias)", xy=(0.78, 0.08), xycoords="axes fraction"
-)
+ax.annotate("under-fitting\n(high bias)", xy=(0.78, 0.08), xycoords="axes fraction")
 ax.set_xlabel("lambda (alpha)")
 ax.set_ylabel("accuracy")
 ax.set_title("Validation curve: 50 hidden units, 300 digits")

@@ -43,7 +43,10 @@ classifiers = {
         hidden_layer_sizes=(25,), alpha=1.0, tol=1e-5, random_state=0
     ),
     "MLPClassifier (lbfgs)": MLPClassifier(
-        hidden_layer_sizes=(25,), alpha=1.0, solver="lbfgs", max_iter=1000,
+        hidden_layer_sizes=(25,),
+        alpha=1.0,
+        solver="lbfgs",
+        max_iter=1000,
         random_state=0,
     ),
     "LogisticRegression": LogisticRegression(max_iter=1000),
@@ -96,9 +99,8 @@ ax.set_ylabel("5-fold CV accuracy")
 ax.legend(loc="lower left")
 ax.set_title("BackpropClassifier against scikit-learn's classifiers")
 fig.tight_layout()
+plt.show()
 
 # %%
 # Mean fit time of one fold, in seconds:
 results.pivot(index="dataset", columns="classifier", values="fit time (s)").round(3)
-
-plt.show()

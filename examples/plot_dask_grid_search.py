@@ -21,8 +21,9 @@ answer.
 import time
 
 import joblib
+import matplotlib.pyplot as plt
 import numpy as np
-from dask.distributed import Client, LocalCluster
+from dask.distributed import Client, LocalCluster, get_task_stream
 from sklearn.datasets import load_digits
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from sklearn.pipeline import make_pipeline
@@ -47,9 +48,10 @@ print(f"sequential: {sequential.best_params_} in {time.perf_counter() - start:.1
 # On a local Dask cluster
 # -----------------------
 # Two workers of one thread each, in this process (``processes=False``),
-# talking TCP on 127.0.0.1, with no dashboard. ``joblib.parallel_config(backend="dask")`` sends
-# every joblib job started inside the block, here the 12 fits of the search,
-# to the cluster of the active :class:`~distributed.Client`.
+# talking TCP on 127.0.0.1, with no dashboard.
+# ``joblib.parallel_config(backend="dask")`` sends every joblib job started
+# inside the block, here the 12 fits of the search, to the cluster of the
+# active :class:`~distributed.Client`.
 with (
     LocalCluster(
         n_workers=2,
@@ -63,8 +65,9 @@ with (
 ):
     print(f"scheduler at {client.scheduler.address}")
     start = time.perf_counter()
-    with joblib.parallel_config(backend="dask"):
-        on_dask = GridSearchCV(model, grid, cv=cv, n_jobs=-1).fit(X, y)
+    with get_task_stream(client) as task_stream:
+        with joblib.parallel_config(backend="dask"):
+            on_dask = GridSearchCV(model, grid, cv=cv, n_jobs=-1).fit(X, y)
     print(f"on Dask:    {on_dask.best_params_} in {time.perf_counter() - start:.1f} s")
 
 assert on_dask.best_params_ == sequential.best_params_
@@ -75,6 +78,26 @@ print(
         sequential.cv_results_["mean_test_score"],
     ),
 )
+
+# %%
+# Where the work ran
+# ------------------
+# The task stream records, for every task, the worker that ran it and when.
+# Each bar is one batch of fits sent by joblib; the two workers took turns
+# through the search.
+workers = sorted({task["worker"] for task in task_stream.data})
+t0 = min(ss["start"] for task in task_stream.data for ss in task["startstops"])
+fig, ax = plt.subplots(figsize=(8, 2.5))
+for task in task_stream.data:
+    row = workers.index(task["worker"])
+    for ss in task["startstops"]:
+        if ss["action"] == "compute":
+            ax.barh(row, ss["stop"] - ss["start"], left=ss["start"] - t0, height=0.6)
+ax.set_yticks(range(len(workers)), workers)
+ax.set_xlabel("seconds since the first task started")
+ax.set_title("GridSearchCV fits on the Dask workers")
+fig.tight_layout()
+plt.show()
 
 # %%
 # On a real cluster
