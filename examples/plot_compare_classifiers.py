@@ -96,7 +96,7 @@ for i, name in enumerate(names):
 ax.set_xticks(range(len(table.index)), table.index)
 ax.set_ylim(0.8, 1.0)
 ax.set_ylabel("5-fold CV accuracy")
-ax.legend(loc="lower left")
+ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=3)
 ax.set_title("BackpropClassifier against scikit-learn's classifiers")
 fig.tight_layout()
 plt.show()

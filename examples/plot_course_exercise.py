@@ -61,7 +61,7 @@ fig.tight_layout()
 # excite it (light) and which inhibit it (dark): strokes and parts of digits.
 # This is the course's ``displayData(Theta1(:, 2:end))``.
 display = HiddenUnitsDisplay.from_estimator(clf)
-display.ax_.set_title("Theta(1): one 8x8 image per hidden unit")
+_ = display.ax_.set_title("Theta(1): one 8x8 image per hidden unit")
 
 # %%
 # The loss curve
@@ -70,5 +70,5 @@ display.ax_.set_title("Theta(1): one 8x8 image per hidden unit")
 # tail of small improvements.
 display = LossCurveDisplay.from_estimator(clf)
 display.ax_.set_yscale("log")
-display.ax_.set_title("Cost J during training")
+_ = display.ax_.set_title("Cost J during training")
 plt.show()

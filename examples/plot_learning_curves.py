@@ -11,8 +11,9 @@ error against the number of training examples.
   error much higher, and the gap closes slowly as data is added; get more
   data or use a larger lambda.
 
-Two networks on the digits show both cases: one squeezed by a very large
-lambda, and one large network with almost no regularisation.
+Two networks on the digits show both cases: one with only three hidden
+units, too few to represent ten digits, and one large network with almost no
+regularisation.
 """
 
 # %%
@@ -30,8 +31,8 @@ cv = StratifiedKFold(n_splits=3, shuffle=True, random_state=0)
 train_sizes = np.linspace(0.1, 1.0, 5)
 
 models = {
-    "high bias: lambda = 30": BackpropClassifier(
-        hidden_layer_sizes=(25,), alpha=30.0, tol=1e-4, random_state=0
+    "high bias: 3 hidden units, lambda = 1": BackpropClassifier(
+        hidden_layer_sizes=(3,), alpha=1.0, tol=1e-4, random_state=0
     ),
     "high variance: 100 units, lambda = 0.001": BackpropClassifier(
         hidden_layer_sizes=(100,), alpha=0.001, tol=1e-4, max_iter=200, random_state=0
@@ -54,10 +55,17 @@ for ax, (title, net) in zip(axes, models.items()):
     ax.set_title(title)
     ax.set_xlabel("training examples m")
     print(
-        f"{title:<42} m = {sizes[-1]}: training error {train_err[-1]:.3f}, "
+        f"{title:<40} m = {sizes[-1]}: training error {train_err[-1]:.3f}, "
         f"validation error {valid_err[-1]:.3f}"
     )
 axes[0].set_ylabel("error (1 - accuracy)")
 axes[0].legend()
 fig.tight_layout()
 plt.show()
+
+# %%
+# On the left, the training error rises and the validation error falls until
+# both level off at about 20%: more data would not help, a bigger network
+# would. On the right, the network fits every training example, and the
+# validation error is still falling as examples are added: more data, or a
+# larger lambda, would help.
