@@ -30,9 +30,10 @@ extensions = [
     "sphinx_gallery.gen_gallery",
 ]
 
-# MathJax ships inside the docs when the sphinx-mathjax-offline package is
-# installed (the docs extra installs it), so formulas render without network
-# access; otherwise Sphinx's default MathJax from a CDN is used.
+# The docs extra installs sphinx-mathjax-offline, which copies MathJax into
+# the built pages, so the formulas render without network access (for example
+# from a local build opened as a file). Without it, Sphinx's default MathJax
+# from a CDN is used.
 try:
     import importlib
 
