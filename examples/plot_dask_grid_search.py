@@ -83,8 +83,9 @@ print(
 # Where the work ran
 # ------------------
 # The task stream records, for every task, the worker that ran it and when.
-# Each bar is one batch of fits sent by joblib; the two workers took turns
-# through the search.
+# Each bar is one task: a fit of one candidate on one fold (joblib may batch
+# several fits into one task). The two workers shared the search between
+# them.
 workers = sorted({task["worker"] for task in task_stream.data})
 t0 = min(ss["start"] for task in task_stream.data for ss in task["startstops"])
 fig, ax = plt.subplots(figsize=(8, 2.5))
@@ -106,17 +107,18 @@ plt.show()
 # skbackprop installed (the same versions of it, scikit-learn, numpy and scipy
 # as the client)::
 #
-#     dask scheduler                       # on the head node; prints its address
-#     dask worker tcp://10.0.0.5:8786      # on each worker machine
+#     dask scheduler                         # on the head node
+#     dask worker tcp://scheduler-host:8786  # on each worker machine
 #
-# and connect to the scheduler's address instead of making a LocalCluster.
+# (``scheduler-host`` standing for the head node's name or address), and
+# connect to the scheduler's address instead of making a LocalCluster.
 # The search code does not change:
 #
 # .. code-block:: python
 #
 #     from dask.distributed import Client
 #
-#     with Client("tcp://10.0.0.5:8786") as client:
+#     with Client("tcp://scheduler-host:8786") as client:
 #         with joblib.parallel_config(backend="dask"):
 #             search = GridSearchCV(model, grid, cv=cv, n_jobs=-1).fit(X, y)
 #
