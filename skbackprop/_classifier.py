@@ -7,12 +7,13 @@ and store the results.
 """
 
 import contextlib
+import functools
 import numbers
 import time
 import warnings
 
 import numpy as np
-from scipy.optimize import NoConvergence, minimize, newton_krylov
+from scipy.optimize import NoConvergence, OptimizeResult, minimize, newton_krylov
 from scipy.special import expit, log_expit, logsumexp
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
@@ -80,6 +81,125 @@ def _newton_polish(cost, x, tol, max_steps=5):
     ):
         return x_new, n_evals
     return x, n_evals
+
+
+# ----------------------------------------------------------------------
+# Reliability helpers: atomic fit, finite cost, interrupts, stalled solvers
+# ----------------------------------------------------------------------
+
+
+def _unchanged_on_error(fit):
+    """Decorate ``fit`` so that an exception leaves the estimator as it was.
+
+    Validation sets ``n_features_in_`` (and more) before all the data are
+    checked; on any exception, including :class:`KeyboardInterrupt` outside
+    the optimizer, the instance's ``__dict__`` is put back as it was before
+    the call, so an unfitted estimator stays unfitted and a fitted one keeps
+    its previous model.
+    """
+
+    @functools.wraps(fit)
+    def wrapper(self, *args, **kwargs):
+        saved = dict(self.__dict__)
+        try:
+            return fit(self, *args, **kwargs)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(saved)
+            raise
+
+    return wrapper
+
+
+class _NonFiniteCostError(ArithmeticError):
+    """The cost or its gradient came out NaN or infinite."""
+
+
+def _finite_cost(cost):
+    """Wrap ``cost(p) -> (J, grad)`` to raise :class:`_NonFiniteCostError`.
+
+    Numpy's floating-point warnings are silenced inside ``cost``: an overflow
+    that leaves ``J`` and the gradient finite (a hidden unit saturating at
+    ``z = inf``) is harmless, and one that does not is reported once, clearly,
+    by the error instead of a warning deep inside numpy.
+    """
+
+    def wrapped(p):
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            J, grad = cost(p)
+        if not (np.isfinite(J) and np.all(np.isfinite(grad))):
+            raise _NonFiniteCostError
+        return J, grad
+
+    return wrapped
+
+
+#: A solver that stops on a failed line search (not on ``tol`` or
+#: ``max_iter``) gets a warning when the largest gradient component at the
+#: returned weights is above this (and above ``tol``). With the default
+#: ``tol=1e-10``, CG and BFGS end most fits on a failed line search at a
+#: minimum whose gradient is ~1e-9 or smaller; that is J's rounding, not a
+#: failure.
+_STALLED_GTOL = 1e-5
+
+
+def _optimizer_stall_message(solver, result, gmax):
+    return (
+        f"{solver} stopped before converging: {str(result.message).strip()} "
+        f"(the line search could not lower J) at iteration {result.nit}, with "
+        f"the largest gradient component at {gmax:.3g}, so the weights may not "
+        "be a minimum. Scale the data (e.g. StandardScaler), raise alpha, or "
+        "try another solver."
+    )
+
+
+def _check_forward_not_nan(z):
+    """Refuse a forward pass that overflowed into NaN (``inf - inf``)."""
+    if np.isnan(z).any():
+        raise ValueError(
+            "Forward propagation overflowed to NaN: X has values too large for "
+            "float64 arithmetic with these weights. Scale the data the way the "
+            "training data were scaled (e.g. with StandardScaler)."
+        )
+
+
+def _check_finite_and_not_bool(est):
+    """Refuse NaN/inf real parameters and bools given for int parameters.
+
+    ``check_scalar`` lets NaN through a ``min_val`` bound (``nan < 0`` is
+    False) and takes ``True`` for an int.
+    """
+    for name in ("alpha", "tol", "epsilon_init"):
+        value = getattr(est, name, None)
+        if isinstance(value, numbers.Real) and not np.isfinite(value):
+            raise ValueError(f"{name} must be a finite number, got {value!r}.")
+    for name in ("max_iter", "verbose"):
+        value = getattr(est, name, None)
+        if isinstance(value, (bool, np.bool_)):
+            raise TypeError(f"{name} must be an int, not a bool; got {value!r}.")
+
+
+def _check_label_types(y):
+    """Refuse 1-D labels that mix types (``None`` among strings, str and int)."""
+    if getattr(y, "dtype", np.dtype(object)) != np.dtype(object):
+        return
+    try:
+        y = np.asarray(y, dtype=object)
+    except ValueError:  # ragged: check_classification_targets explains
+        return
+    if y.ndim != 1:
+        return
+    kinds = {
+        "None" if v is None else "str" if isinstance(v, str) else "number"
+        for v in y
+        if not (isinstance(v, float) and np.isnan(v))
+    }
+    if len(kinds) > 1:
+        raise ValueError(
+            "y mixes labels of different types "
+            f"({', '.join(sorted(kinds))}): the labels must be all strings or all "
+            "numbers, and None is not a label."
+        )
 
 
 #: Gradient-based ``scipy.optimize.minimize`` methods accepted as ``solver``.
@@ -248,6 +368,7 @@ class BackpropClassifier(ClassifierMixin, BaseEstimator):
         check_scalar(self.verbose, "verbose", numbers.Integral, min_val=0)
         if not isinstance(self.warm_start, (bool, np.bool_)):
             raise TypeError(f"warm_start must be a bool, got {self.warm_start!r}.")
+        _check_finite_and_not_bool(self)
         return tuple(int(s) for s in hidden)
 
     def _validate_sample_weight(self, sample_weight, n_samples):
@@ -281,6 +402,7 @@ class BackpropClassifier(ClassifierMixin, BaseEstimator):
         """Label-encode ``y`` into the 0/1 indicator matrix ``Y`` of the course."""
         if isinstance(y, np.ndarray) and y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
+        _check_label_types(y)
         check_classification_targets(y)
         if refit_classes:
             binarizer = LabelBinarizer()
@@ -311,6 +433,7 @@ class BackpropClassifier(ClassifierMixin, BaseEstimator):
     # Fitting
     # ------------------------------------------------------------------
 
+    @_unchanged_on_error
     def fit(self, X, y, sample_weight=None):
         """Train the network by minimising the regularised cost.
 
@@ -366,17 +489,27 @@ class BackpropClassifier(ClassifierMixin, BaseEstimator):
         return self
 
     def _minimize(self, nn_params, layer_sizes, X, Y, sample_weight):
-        """Run the optimizer; return its result and ``J`` after each iteration."""
+        """Run the optimizer; return its result and ``J`` after each iteration.
+
+        A non-finite ``J`` or gradient stops the fit with a ``ValueError``; a
+        :class:`KeyboardInterrupt` keeps the best iterate reached so far and
+        warns; a failed line search away from a minimum warns.
+        """
         args = (layer_sizes, X, Y, float(self.alpha), sample_weight)
+        cost = _finite_cost(lambda p: cost_function(p, *args))
         loss_curve = []
+        best = {"x": nn_params, "fun": None}
         start = time.perf_counter()
         if self.verbose:
             print(f"{'iter':>6} {'J':>14} {'|grad|':>12} {'time (s)':>10}")
 
         def callback(intermediate_result):
             loss_curve.append(float(intermediate_result.fun))
+            if best["fun"] is None or loss_curve[-1] <= best["fun"]:
+                best["x"] = np.array(intermediate_result.x, dtype=np.float64)
+                best["fun"] = loss_curve[-1]
             if self.verbose:
-                _, grad = cost_function(intermediate_result.x, *args)
+                _, grad = cost(intermediate_result.x)
                 print(
                     f"{len(loss_curve):>6d} {loss_curve[-1]:>14.8f} "
                     f"{np.linalg.norm(grad):>12.4e} "
@@ -395,22 +528,59 @@ class BackpropClassifier(ClassifierMixin, BaseEstimator):
             options = {"maxiter": self.max_iter}
             tol = self.tol
         with _blas_thread_limit(X.shape[0], nn_params.shape[0]):
-            result = minimize(
-                cost_function,
-                nn_params,
-                args=args,
-                method=self.solver,
-                jac=True,
-                tol=tol,
-                options=options,
-                callback=callback,
-            )
-        if result.nit < self.max_iter and np.all(np.isfinite(result.x)):
-            x, _ = _newton_polish(lambda p: cost_function(p, *args), result.x, self.tol)
-            if x is not result.x:
-                result.x = x
-                result.fun = cost_function(x, *args)[0]
+            try:
+                result = minimize(
+                    cost,
+                    nn_params,
+                    method=self.solver,
+                    jac=True,
+                    tol=tol,
+                    options=options,
+                    callback=callback,
+                )
+                if result.nit < self.max_iter:
+                    with contextlib.suppress(_NonFiniteCostError):
+                        x, _ = _newton_polish(cost, result.x, self.tol)
+                        if x is not result.x:
+                            result.x, result.fun = x, cost(x)[0]
+            except _NonFiniteCostError:
+                raise ValueError(
+                    "The cost J or its gradient became NaN or infinite after "
+                    f"{len(loss_curve)} iterations: the data (or alpha, or "
+                    "epsilon_init) are too large for float64 arithmetic. Scale "
+                    "the data (e.g. with StandardScaler) or lower alpha."
+                ) from None
+            except KeyboardInterrupt:
+                return self._interrupted_result(best, cost, loss_curve), loss_curve
+        if not result.success and result.nit < self.max_iter:
+            gmax = float(np.max(np.abs(cost(result.x)[1])))
+            if gmax > max(self.tol, _STALLED_GTOL):
+                warnings.warn(
+                    _optimizer_stall_message(self.solver, result, gmax),
+                    ConvergenceWarning,
+                    stacklevel=3,
+                )
         return result, loss_curve
+
+    def _interrupted_result(self, best, cost, loss_curve):
+        """The result to keep after Ctrl-C: the best iterate seen, with a warning."""
+        if best["fun"] is None:
+            best["fun"] = float(cost(best["x"])[0])
+        warnings.warn(
+            f"Training was interrupted (KeyboardInterrupt) after {len(loss_curve)} "
+            f"of at most {self.max_iter} iterations; the model keeps the best "
+            f"weights reached so far (J = {best['fun']:.6g}). Call fit again to "
+            "train further (warm_start=True continues from them).",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
+        return OptimizeResult(
+            x=best["x"],
+            fun=best["fun"],
+            nit=len(loss_curve),
+            success=False,
+            message="Interrupted by KeyboardInterrupt.",
+        )
 
     # ------------------------------------------------------------------
     # Prediction
@@ -425,6 +595,7 @@ class BackpropClassifier(ClassifierMixin, BaseEstimator):
             z = forward_layer(a, theta)
             if i < len(self.thetas_) - 1:
                 a = expit(z, out=z)
+        _check_forward_not_nan(z)
         return z
 
     def _is_multilabel(self):
