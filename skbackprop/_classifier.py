@@ -134,27 +134,33 @@ def _finite_cost(cost):
     return wrapped
 
 
-#: A solver that stops on a failed line search (not on ``tol`` or
-#: ``max_iter``) gets a warning when the largest gradient component at the
-#: returned weights is above this (and above ``tol``). With the default
-#: ``tol=1e-10``, CG and BFGS end most fits on a failed line search at a
-#: minimum whose gradient is ~1e-9 or smaller; that is J's rounding, not a
+#: A solver that reports failure for a reason other than ``max_iter`` (in
+#: practice a failed line search) gets a warning when the largest gradient
+#: component at the returned weights is above this (and above ``tol``). With
+#: the default ``tol=1e-10``, CG and BFGS end most fits on a failed line search
+#: at a minimum whose gradient is ~1e-9 or smaller; that is J's rounding, not a
 #: failure.
 _STALLED_GTOL = 1e-5
 
 
 def _optimizer_stall_message(solver, result, gmax):
+    # Status 2 is a failed line search in all three solvers.
+    reason = "its line search could not lower J" if result.status == 2 else "it"
     return (
-        f"{solver} stopped before converging: {str(result.message).strip()} "
-        f"(the line search could not lower J) at iteration {result.nit}, with "
-        f"the largest gradient component at {gmax:.3g}, so the weights may not "
-        "be a minimum. Scale the data (e.g. StandardScaler), raise alpha, or "
-        "try another solver."
+        f"{solver} stopped before converging, at iteration {result.nit}: {reason} "
+        f"(scipy says {str(result.message).strip()!r}), and the largest gradient "
+        f"component is still {gmax:.3g}, so the weights may not be a minimum. "
+        "Scale the data (e.g. with StandardScaler), raise alpha, or try another "
+        "solver."
     )
 
 
 def _check_forward_not_nan(z):
-    """Refuse a forward pass that overflowed into NaN (``inf - inf``)."""
+    """Refuse a forward pass that overflowed into NaN (``inf - inf``).
+
+    Overflow to ``+-inf`` alone is harmless (a saturated unit, probability 0
+    or 1); NaN would be a silent wrong prediction.
+    """
     if np.isnan(z).any():
         raise ValueError(
             "Forward propagation overflowed to NaN: X has values too large for "
@@ -164,7 +170,7 @@ def _check_forward_not_nan(z):
 
 
 def _check_finite_and_not_bool(est):
-    """Refuse NaN/inf real parameters and bools given for int parameters.
+    """Refuse NaN/inf real parameters and a bool given as ``max_iter``.
 
     ``check_scalar`` lets NaN through a ``min_val`` bound (``nan < 0`` is
     False) and takes ``True`` for an int.
@@ -173,10 +179,8 @@ def _check_finite_and_not_bool(est):
         value = getattr(est, name, None)
         if isinstance(value, numbers.Real) and not np.isfinite(value):
             raise ValueError(f"{name} must be a finite number, got {value!r}.")
-    for name in ("max_iter", "verbose"):
-        value = getattr(est, name, None)
-        if isinstance(value, (bool, np.bool_)):
-            raise TypeError(f"{name} must be an int, not a bool; got {value!r}.")
+    if isinstance(getattr(est, "max_iter", None), (bool, np.bool_)):
+        raise TypeError(f"max_iter must be an int, not a bool; got {est.max_iter!r}.")
 
 
 def _check_label_types(y):
@@ -591,10 +595,11 @@ class BackpropClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, dtype=np.float64, reset=False)
         a = X
-        for i, theta in enumerate(self.thetas_):
-            z = forward_layer(a, theta)
-            if i < len(self.thetas_) - 1:
-                a = expit(z, out=z)
+        with np.errstate(over="ignore", invalid="ignore"):  # checked below
+            for i, theta in enumerate(self.thetas_):
+                z = forward_layer(a, theta)
+                if i < len(self.thetas_) - 1:
+                    a = expit(z, out=z)
         _check_forward_not_nan(z)
         return z
 
