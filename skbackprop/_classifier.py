@@ -134,24 +134,29 @@ def _finite_cost(cost):
     return wrapped
 
 
-#: A solver that reports failure for a reason other than ``max_iter`` (in
-#: practice a failed line search) gets a warning when the largest gradient
-#: component at the returned weights is above this (and above ``tol``). With
-#: the default ``tol=1e-10``, CG and BFGS end most fits on a failed line search
-#: at a minimum whose gradient is ~1e-9 or smaller; that is J's rounding, not a
-#: failure.
+#: A solver that stops before ``max_iter`` (on a failed line search, or for
+#: L-BFGS-B when J stops decreasing) gets a warning when the largest gradient
+#: component at the returned weights is above this (and above ``tol``): it is
+#: not at a minimum. With the default ``tol=1e-10``, CG and BFGS end most fits
+#: on a failed line search at a minimum whose gradient is ~1e-9 or smaller;
+#: that is J's rounding, not a failure.
 _STALLED_GTOL = 1e-5
 
 
 def _optimizer_stall_message(solver, result, gmax):
-    # Status 2 is a failed line search in all three solvers.
-    reason = "its line search could not lower J" if result.status == 2 else "it"
+    # Status 2 is a failed line search in all three solvers; L-BFGS-B's
+    # success with ``ftol=0`` means J did not decrease at all.
+    reason = (
+        "its line search could not lower J"
+        if result.status == 2
+        else "J stopped decreasing"
+    )
     return (
         f"{solver} stopped before converging, at iteration {result.nit}: {reason} "
-        f"(scipy says {str(result.message).strip()!r}), and the largest gradient "
+        f"(scipy says {str(result.message).strip()!r}), but the largest gradient "
         f"component is still {gmax:.3g}, so the weights may not be a minimum. "
-        "Scale the data (e.g. with StandardScaler), raise alpha, or try another "
-        "solver."
+        "Scale the data (e.g. with StandardScaler), use a moderate alpha, or try "
+        "another solver."
     )
 
 
@@ -556,7 +561,7 @@ class BackpropClassifier(ClassifierMixin, BaseEstimator):
                 ) from None
             except KeyboardInterrupt:
                 return self._interrupted_result(best, cost, loss_curve), loss_curve
-        if not result.success and result.nit < self.max_iter:
+        if result.nit < self.max_iter:
             gmax = float(np.max(np.abs(cost(result.x)[1])))
             if gmax > max(self.tol, _STALLED_GTOL):
                 warnings.warn(

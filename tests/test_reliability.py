@@ -209,7 +209,7 @@ BAD_INPUTS = [
             ("hidden_layer_sizes", (5, -1), ValueError, "must contain positive"),
             ("hidden_layer_sizes", -3, ValueError, "must contain positive ints"),
             ("alpha", -1.0, ValueError, "alpha == -1.0, must be >= 0"),
-            ("alpha", np.nan, ValueError, "alpha must be"),
+            ("alpha", np.nan, ValueError, "alpha must be finite"),
             ("alpha", np.inf, ValueError, "alpha must be finite"),
             ("alpha", "1", TypeError, "alpha must be an instance of float"),
             ("alpha", None, TypeError, "alpha must be an instance of float"),
@@ -642,6 +642,41 @@ def test_failed_line_search_warns_and_leaves_a_whole_model(monkeypatch, solver):
     assert est.n_iter_ < est.max_iter
     assert len(est.loss_curve_) == est.n_iter_
     _assert_finite_model(est, X)
+
+
+@pytest.mark.parametrize(
+    "data, params",
+    [
+        ("iris-scaled", dict(alpha=1e20)),
+        ("iris-scaled", dict(alpha=1e100, solver="CG")),
+        ("iris-raw", dict(alpha=0.0, solver="BFGS", hidden_layer_sizes=(5,))),
+        ("wine-raw", dict(alpha=0.0, solver="CG", hidden_layer_sizes=(4, 3))),
+        ("iris-1e100", dict(hidden_layer_sizes=())),
+    ],
+)
+def test_fit_ends_at_a_minimum_or_warns(data, params):
+    """Never a silent non-minimum: a small gradient at thetas_, or a warning."""
+    from sklearn.datasets import load_wine
+
+    X_, y_ = load_wine(return_X_y=True) if data == "wine-raw" else iris_scaled()
+    if data == "iris-raw":
+        X_, y_ = load_iris(return_X_y=True)
+    elif data == "iris-1e100":
+        X_ = X_ * 1e100
+    est = BackpropClassifier(random_state=0, **params)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        est.fit(X_, y_)
+    messages = [str(w.message) for w in caught if w.category is ConvergenceWarning]
+    Y = est._label_binarizer.transform(y_).astype(float)
+    _, grad = cost_function(unroll(est.thetas_), est.layer_sizes_, X_, Y, est.alpha)
+    gmax = np.max(np.abs(grad))
+    if gmax > 1e-5:
+        stalled = [m for m in messages if "stopped before converging" in m]
+        assert stalled or est.n_iter_ == est.max_iter, messages
+        assert all(f"is still {gmax:.3g}" in m for m in stalled)
+        assert any("Scale the data" in m or "scale the data" in m for m in messages)
+    _assert_finite_model(est, X_)
 
 
 @pytest.mark.parametrize("solver", ["L-BFGS-B", "CG", "BFGS"])
