@@ -9,6 +9,7 @@ and store the results.
 import contextlib
 import functools
 import numbers
+import os
 import time
 import warnings
 
@@ -21,24 +22,59 @@ from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import check_random_state, check_scalar
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
-from .backprop import cost_function, forward_layer, init_thetas, roll, unroll
+from .backprop import forward_layer, init_thetas, make_cost_function, roll, unroll
 
-#: Below this many floating-point operations per cost evaluation, BLAS runs on
-#: one thread during fit: on small matrices, thread start-up and the idle
-#: spinning of two BLAS thread pools (numpy's and scipy's) cost more than the
-#: second core gains. Measured on 2 cores: 1797x64 (25 hidden) 1.4 ms vs
-#: 6.7 ms per evaluation; 20000x784 (100 hidden) 224 ms vs 238 ms.
+#: Below this many floating-point operations per cost evaluation, numpy's BLAS
+#: (the evaluation's matrix products) runs on one thread during fit. Set it to
+#: 0 to leave numpy's BLAS threads alone for every problem size.
 _SINGLE_THREAD_FLOPS = 2e10
 
 
 def _blas_thread_limit(n_samples, n_params):
-    """Context manager applying the BLAS thread policy for one fit."""
-    flops = 6.0 * n_samples * n_params  # forward + two backward products
-    if flops < _SINGLE_THREAD_FLOPS:
-        return threadpool_limits(limits=1, user_api="blas")
-    return contextlib.nullcontext()
+    """Context manager applying the BLAS thread policy for one fit.
+
+    The policy only ever lowers thread counts, so a user's own limits
+    (``threadpoolctl.threadpool_limits(...)`` around ``fit``, or
+    ``OPENBLAS_NUM_THREADS``/``OMP_NUM_THREADS``) always hold:
+
+    * numpy's BLAS, which runs the evaluation's matrix products, is limited
+      to one thread when an evaluation costs fewer than
+      ``_SINGLE_THREAD_FLOPS`` (estimated as ``6 * n_samples * n_params``:
+      forward and two backward products). On small matrices the
+      synchronisation of a second thread costs more than it gains: on the
+      2-core reference machine, 8 to 12 times slower on the digits, 1.4x
+      slower on 8000 MNIST rows (docs/performance.rst).
+    * Any other BLAS (scipy's wheels bundle a second OpenBLAS, which
+      ``L-BFGS-B`` uses for its vector updates) is limited to one thread:
+      that work is a few vector operations per iteration, and the idle
+      worker threads of a second pool spin on the cores that numpy's
+      products need (1.8x slower per evaluation on 8000 MNIST rows).
+
+    Set ``_SINGLE_THREAD_FLOPS = 0`` in this module to keep numpy's BLAS
+    threads as they are whatever the problem size.
+    """
+    controller = ThreadpoolController()
+    blas = controller.select(user_api="blas")
+    if 6.0 * n_samples * n_params < _SINGLE_THREAD_FLOPS:
+        return blas.limit(limits=1)
+    others = [lib.filepath for lib in blas.lib_controllers if not _is_numpy_blas(lib)]
+    if not others or len(others) == len(blas.lib_controllers):
+        # One BLAS shared by numpy and scipy (conda, a system library): it runs
+        # the products, so it keeps its threads.
+        return contextlib.nullcontext()
+    return controller.select(filepath=others).limit(limits=1)
+
+
+def _is_numpy_blas(lib):
+    """Whether a threadpoolctl library controller is a BLAS bundled with numpy.
+
+    numpy's wheels carry their own BLAS in ``numpy.libs`` (``numpy/.dylibs``
+    on macOS); scipy's carry a second one.
+    """
+    numpy_root = os.path.dirname(os.path.abspath(np.__file__))
+    return os.path.abspath(lib.filepath).startswith(numpy_root)
 
 
 def _newton_polish(cost, x, tol, max_steps=5):
@@ -175,7 +211,7 @@ def _check_forward_not_nan(z):
 
 
 def _check_finite_and_not_bool(est):
-    """Refuse NaN/inf real parameters and a bool given as ``max_iter``.
+    """Refuse NaN/inf real parameters and bools given for int parameters.
 
     ``check_scalar`` lets NaN through a ``min_val`` bound (``nan < 0`` is
     False) and takes ``True`` for an int.
@@ -184,8 +220,10 @@ def _check_finite_and_not_bool(est):
         value = getattr(est, name, None)
         if isinstance(value, numbers.Real) and not np.isfinite(value):
             raise ValueError(f"{name} must be a finite number, got {value!r}.")
-    if isinstance(getattr(est, "max_iter", None), (bool, np.bool_)):
-        raise TypeError(f"max_iter must be an int, not a bool; got {est.max_iter!r}.")
+    for name in ("max_iter", "batch_size"):
+        value = getattr(est, name, None)
+        if isinstance(value, (bool, np.bool_)):
+            raise TypeError(f"{name} must be an int, not a bool; got {value!r}.")
 
 
 def _check_label_types(y):
@@ -268,6 +306,13 @@ class BackpropClassifier(ClassifierMixin, BaseEstimator):
     warm_start : bool, default=False
         If True, ``fit`` starts from the ``thetas_`` of the previous fit
         (same classes and layer sizes) instead of new random weights.
+    batch_size : int or None, default=None
+        Rows per chunk when computing the cost and gradient. Each evaluation
+        still uses every row (full-batch optimisation, the same result to
+        rounding); only its working memory changes, from about
+        ``n_samples * sum(hidden_layer_sizes)`` numbers to
+        ``batch_size * sum(hidden_layer_sizes)``. ``None`` takes all rows at
+        once, the fastest when they fit in memory.
 
     Attributes
     ----------
@@ -317,6 +362,7 @@ class BackpropClassifier(ClassifierMixin, BaseEstimator):
         random_state=None,
         verbose=0,
         warm_start=False,
+        batch_size=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.alpha = alpha
@@ -327,6 +373,7 @@ class BackpropClassifier(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start
+        self.batch_size = batch_size
 
     # ------------------------------------------------------------------
     # Validation
@@ -377,6 +424,8 @@ class BackpropClassifier(ClassifierMixin, BaseEstimator):
         check_scalar(self.verbose, "verbose", numbers.Integral, min_val=0)
         if not isinstance(self.warm_start, (bool, np.bool_)):
             raise TypeError(f"warm_start must be a bool, got {self.warm_start!r}.")
+        if self.batch_size is not None:
+            check_scalar(self.batch_size, "batch_size", numbers.Integral, min_val=1)
         _check_finite_and_not_bool(self)
         return tuple(int(s) for s in hidden)
 
@@ -464,7 +513,12 @@ class BackpropClassifier(ClassifierMixin, BaseEstimator):
         hidden = self._validate_params()
         warm = self.warm_start and hasattr(self, "thetas_")
         X, y = validate_data(
-            self, X, y, multi_output=True, dtype=np.float64, reset=not warm
+            self,
+            X,
+            y,
+            multi_output=True,
+            dtype=(np.float64, np.float32),
+            reset=not warm,
         )
         sample_weight = self._validate_sample_weight(sample_weight, X.shape[0])
         Y = self._encode_targets(y, refit_classes=not warm)
@@ -502,10 +556,18 @@ class BackpropClassifier(ClassifierMixin, BaseEstimator):
 
         A non-finite ``J`` or gradient stops the fit with a ``ValueError``; a
         :class:`KeyboardInterrupt` keeps the best iterate reached so far and
-        warns; a failed line search away from a minimum warns.
+        warns; a fit that stops early away from a minimum warns.
         """
-        args = (layer_sizes, X, Y, float(self.alpha), sample_weight)
-        cost = _finite_cost(lambda p: cost_function(p, *args))
+        cost = _finite_cost(
+            make_cost_function(
+                layer_sizes,
+                X,
+                Y,
+                float(self.alpha),
+                sample_weight,
+                batch_size=self.batch_size,
+            )
+        )
         loss_curve = []
         best = {"x": nn_params, "fun": None}
         start = time.perf_counter()
@@ -556,19 +618,19 @@ class BackpropClassifier(ClassifierMixin, BaseEstimator):
                 raise ValueError(
                     "The cost J or its gradient became NaN or infinite after "
                     f"{len(loss_curve)} iterations: the data (or alpha, or "
-                    "epsilon_init) are too large for float64 arithmetic. Scale "
-                    "the data (e.g. with StandardScaler) or lower alpha."
+                    f"epsilon_init) are too large for {X.dtype} arithmetic. "
+                    "Scale the data (e.g. with StandardScaler) or lower alpha."
                 ) from None
             except KeyboardInterrupt:
                 return self._interrupted_result(best, cost, loss_curve), loss_curve
-        if result.nit < self.max_iter:
-            gmax = float(np.max(np.abs(cost(result.x)[1])))
-            if gmax > max(self.tol, _STALLED_GTOL):
-                warnings.warn(
-                    _optimizer_stall_message(self.solver, result, gmax),
-                    ConvergenceWarning,
-                    stacklevel=3,
-                )
+            if result.nit < self.max_iter:
+                gmax = float(np.max(np.abs(cost(result.x)[1])))
+                if gmax > max(self.tol, _STALLED_GTOL):
+                    warnings.warn(
+                        _optimizer_stall_message(self.solver, result, gmax),
+                        ConvergenceWarning,
+                        stacklevel=3,
+                    )
         return result, loss_curve
 
     def _interrupted_result(self, best, cost, loss_curve):

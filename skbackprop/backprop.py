@@ -23,15 +23,26 @@ This module imports only numpy and scipy.
 import numbers
 
 import numpy as np
-from scipy.special import expit
+import scipy.sparse as sp
+from scipy.special import expit, logsumexp, softmax
 
 __all__ = [
     "sigmoid",
     "sigmoid_gradient",
+    "activate",
+    "activation_gradient",
+    "activation_gradient_from_a",
     "unroll",
     "roll",
     "init_thetas",
+    "forward_layer",
+    "forward_propagate",
+    "logistic_loss_from_z",
+    "softmax_loss_from_z",
+    "output_activation_from_z",
+    "regularization_cost",
     "cost_function",
+    "make_cost_function",
     "backprop_loop",
     "numerical_gradient",
     "check_gradients",
@@ -89,6 +100,110 @@ def sigmoid_gradient(z):
     """
     g = expit(z)
     return g * (1.0 - g)
+
+
+def activate(z, activation="sigmoid", out=None):
+    """Apply a hidden layer's activation ``g`` elementwise: ``a = g(z)``.
+
+    Parameters
+    ----------
+    z : ndarray
+        Layer inputs ``z(l)``.
+    activation : {"sigmoid", "tanh", "relu"}, default="sigmoid"
+        ``"sigmoid"`` is the course's logistic unit; ``"tanh"`` the hyperbolic
+        tangent; ``"relu"`` is ``max(z, 0)``.
+    out : ndarray, optional
+        Where to write the result (may be ``z`` itself).
+
+    Returns
+    -------
+    a : ndarray
+        ``g(z)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skbackprop.backprop import activate
+    >>> activate(np.array([-1.0, 0.0, 2.0]), "relu")
+    array([0., 0., 2.])
+    """
+    if activation == "sigmoid":
+        return expit(z, out=out)
+    if activation == "tanh":
+        return np.tanh(z, out=out)
+    if activation == "relu":
+        return np.maximum(z, 0, out=out)
+    raise ValueError(f"activation must be one of {ACTIVATIONS}; got {activation!r}.")
+
+
+def activation_gradient(z, activation="sigmoid"):
+    """The derivative ``g'(z)`` of a hidden layer's activation, from ``z``.
+
+    ``"sigmoid"``: :func:`sigmoid_gradient`, ``g(z) (1 - g(z))``; ``"tanh"``:
+    ``1 - tanh(z)^2``; ``"relu"``: ``1`` where ``z > 0``, else ``0``.
+
+    Parameters
+    ----------
+    z : ndarray
+        Layer inputs ``z(l)``.
+    activation : {"sigmoid", "tanh", "relu"}, default="sigmoid"
+
+    Returns
+    -------
+    g_prime : ndarray
+        ``g'(z)``, same shape as ``z``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skbackprop.backprop import activation_gradient
+    >>> activation_gradient(np.array([0.0]), "tanh")
+    array([1.])
+    """
+    z = np.asarray(z, dtype=np.float64)
+    if activation == "sigmoid":
+        return sigmoid_gradient(z)
+    return activation_gradient_from_a(activate(z, activation), activation)
+
+
+def activation_gradient_from_a(a, activation="sigmoid"):
+    """``g'(z(l))`` computed from the activation ``a(l) = g(z(l))``.
+
+    Backpropagation needs ``g'(z)``; for these units it is a function of
+    ``a`` alone, so ``z`` need not be kept: sigmoid ``a (1 - a)``, tanh
+    ``1 - a^2``, relu ``1 if a > 0 else 0``.
+
+    Parameters
+    ----------
+    a : ndarray
+        Activations ``a(l)``.
+    activation : {"sigmoid", "tanh", "relu"}, default="sigmoid"
+
+    Returns
+    -------
+    g_prime : ndarray
+        ``g'(z(l))``, same shape as ``a``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skbackprop.backprop import activation_gradient_from_a
+    >>> activation_gradient_from_a(np.array([0.5]), "sigmoid")
+    array([0.25])
+    """
+    if activation == "sigmoid":
+        return a * (1.0 - a)
+    if activation == "tanh":
+        return 1.0 - a * a
+    if activation == "relu":
+        return (a > 0).astype(a.dtype)
+    raise ValueError(f"activation must be one of {ACTIVATIONS}; got {activation!r}.")
+
+
+#: Hidden-unit activations understood by :func:`activate`.
+ACTIVATIONS = ("sigmoid", "tanh", "relu")
+#: Output layers: one logistic unit per class (the course) or a softmax.
+OUTPUT_ACTIVATIONS = ("sigmoid", "softmax")
 
 
 # ---------------------------------------------------------------------------
@@ -251,16 +366,21 @@ def init_thetas(layer_sizes, epsilon_init=None, random_state=None):
 # ---------------------------------------------------------------------------
 
 
+def _is_sparse(X):
+    return sp.issparse(X)
+
+
 def forward_layer(a, theta):
     """One step of forward propagation: ``z(l+1) = Theta(l) [1; a(l)]`` for all rows.
 
     The bias is added as ``Theta(l)[:, 0]`` instead of stacking a column of
     ones onto ``a``, so ``a`` (the data ``X`` for the first layer) is never
-    copied.
+    copied. ``a`` may be a scipy sparse matrix; the product is then sparse
+    times dense, and ``X`` is never densified.
 
     Parameters
     ----------
-    a : ndarray of shape (m, s_l)
+    a : ndarray or sparse matrix of shape (m, s_l)
         Activations of layer ``l``, one example per row.
     theta : ndarray of shape (s_{l+1}, s_l + 1)
         ``Theta(l)``.
@@ -276,7 +396,7 @@ def forward_layer(a, theta):
     >>> forward_layer(np.array([[1.0, 2.0]]), np.array([[0.5, 1.0, -1.0]]))
     array([[-0.5]])
     """
-    z = a @ theta[:, 1:].T
+    z = np.asarray(a @ theta[:, 1:].T)
     z += theta[:, 0]
     return z
 
@@ -305,12 +425,77 @@ def logistic_loss_from_z(z, Y):
     --------
     >>> import numpy as np
     >>> from skbackprop.backprop import logistic_loss_from_z
-    >>> logistic_loss_from_z(np.array([[0.0], [1000.0]]), np.array([[1.0], [0.0]]))
-    array([   0.69314718, 1000.        ])
+    >>> z, Y = np.array([[0.0], [1000.0]]), np.array([[1.0], [0.0]])
+    >>> logistic_loss_from_z(z, Y).round(6).tolist()
+    [0.693147, 1000.0]
     """
     loss = np.logaddexp(0.0, z)
     loss -= Y * z
     return loss.sum(axis=1)
+
+
+def softmax_loss_from_z(z, Y):
+    """Per-example categorical cross-entropy ``-sum_k y_k log softmax(z)_k``.
+
+    Computed as ``logsumexp(z) - sum_k y_k z_k`` (for rows of ``Y`` summing
+    to 1), finite for every finite ``z``.
+
+    Parameters
+    ----------
+    z : ndarray of shape (m, K)
+        Output-layer inputs ``z(L)``.
+    Y : ndarray of shape (m, K)
+        One-hot label indicators.
+
+    Returns
+    -------
+    loss : ndarray of shape (m,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skbackprop.backprop import softmax_loss_from_z
+    >>> softmax_loss_from_z(np.array([[0.0, 0.0]]), np.array([[1.0, 0.0]]))
+    array([0.69314718])
+    """
+    return logsumexp(z, axis=1) - np.einsum("ij,ij->i", Y, z)
+
+
+def output_activation_from_z(z, output_activation="sigmoid", out=None):
+    """The hypothesis ``h = a(L)`` from ``z(L)``: sigmoid per unit, or softmax per row.
+
+    Parameters
+    ----------
+    z : ndarray of shape (m, K)
+        Output-layer inputs.
+    output_activation : {"sigmoid", "softmax"}, default="sigmoid"
+    out : ndarray, optional
+        Where to write the result (may be ``z`` itself).
+
+    Returns
+    -------
+    h : ndarray of shape (m, K)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skbackprop.backprop import output_activation_from_z
+    >>> output_activation_from_z(np.array([[0.0, 0.0]]), "softmax")
+    array([[0.5, 0.5]])
+    """
+    if output_activation == "sigmoid":
+        return expit(z, out=out)
+    if output_activation == "softmax":
+        return softmax(z, axis=1) if out is None else _softmax_inplace(z, out)
+    raise ValueError(
+        f"output_activation must be one of {OUTPUT_ACTIVATIONS}; "
+        f"got {output_activation!r}."
+    )
+
+
+def _softmax_inplace(z, out):
+    out[...] = softmax(z, axis=1)
+    return out
 
 
 def regularization_cost(thetas, alpha, m):
@@ -355,7 +540,60 @@ def _check_sample_weight_array(sample_weight, m):
     return w, total
 
 
-def cost_function(nn_params, layer_sizes, X, Y, alpha, sample_weight=None):
+def _compute_dtype(X):
+    """float32 data is computed in float32; everything else in float64."""
+    return np.float32 if X.dtype == np.float32 else np.float64
+
+
+def forward_propagate(thetas, X, activation="sigmoid"):
+    """Forward propagation through every layer, keeping what backprop needs.
+
+    ``a(1) = X``; ``z(l+1) = Theta(l) [1; a(l)]``; ``a(l+1) = g(z(l+1))`` for
+    the hidden layers. The output layer's ``z(L)`` is returned as is, so the
+    cost can be computed from it without ``log(0)``.
+
+    Parameters
+    ----------
+    thetas : list of ndarray
+        ``Theta(l)`` matrices.
+    X : ndarray or sparse matrix of shape (m, s_1)
+        Inputs.
+    activation : {"sigmoid", "tanh", "relu"}, default="sigmoid"
+        Hidden units' activation.
+
+    Returns
+    -------
+    activations : list
+        ``[a(1), ..., a(L-1)]``: ``X`` itself, then the hidden activations.
+    z_out : ndarray of shape (m, s_L)
+        ``z(L)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skbackprop.backprop import forward_propagate, init_thetas
+    >>> acts, z = forward_propagate(init_thetas((2, 3, 1), random_state=0), np.eye(2))
+    >>> [a.shape for a in acts], z.shape
+    ([(2, 2), (2, 3)], (2, 1))
+    """
+    activations = [X]
+    z = forward_layer(X, thetas[0])
+    for theta in thetas[1:]:
+        activations.append(activate(z, activation, out=z))
+        z = forward_layer(activations[-1], theta)
+    return activations, z
+
+
+def cost_function(
+    nn_params,
+    layer_sizes,
+    X,
+    Y,
+    alpha,
+    sample_weight=None,
+    activation="sigmoid",
+    output_activation="sigmoid",
+):
     """Regularised logistic cost ``J`` and its gradient, by vectorised backprop.
 
     Computes, for all examples at once,
@@ -373,20 +611,29 @@ def cost_function(nn_params, layer_sizes, X, Y, alpha, sample_weight=None):
     delta are weighted by ``w_i``. Without it, ``w_i = 1`` and ``m`` is the
     number of rows.
 
+    With ``output_activation="softmax"`` the data term is the categorical
+    cross-entropy ``-(1/m) sum_i w_i sum_k y_ik log softmax(z(L))_ik``; the
+    output delta is still ``a(L) - y``.
+
     Parameters
     ----------
     nn_params : ndarray of shape (n_params,)
         Unrolled parameters (see :func:`unroll`).
     layer_sizes : sequence of int
         ``(s_1, ..., s_L)``: ``s_1`` input features, ``s_L`` output units.
-    X : ndarray of shape (m, s_1)
-        Inputs, one example per row. Not copied.
+    X : ndarray or scipy sparse matrix of shape (m, s_1)
+        Inputs, one example per row. Never copied or densified. float32
+        data is computed in float32 (the returned gradient is float64).
     Y : ndarray of shape (m, s_L)
         0/1 indicator matrix of the labels.
     alpha : float
         Regularisation strength (the course's lambda).
     sample_weight : array-like of shape (m,), default=None
         Non-negative weight of each example.
+    activation : {"sigmoid", "tanh", "relu"}, default="sigmoid"
+        Hidden units' activation ``g``.
+    output_activation : {"sigmoid", "softmax"}, default="sigmoid"
+        One logistic unit per output (the course), or a softmax over them.
 
     Returns
     -------
@@ -406,45 +653,341 @@ def cost_function(nn_params, layer_sizes, X, Y, alpha, sample_weight=None):
     >>> grad.shape
     (13,)
     """
-    thetas = roll(nn_params, layer_sizes)
+    dtype = _compute_dtype(X)
+    thetas = [t.astype(dtype, copy=False) for t in roll(nn_params, layer_sizes)]
     m = X.shape[0]
     w, m_eff = _check_sample_weight_array(sample_weight, m)
+    Y = np.asarray(Y, dtype=dtype)
 
-    # Forward propagation, keeping a(l) for the backward pass.
-    activations = [X]
-    z = None
-    for i, theta in enumerate(thetas):
-        z = forward_layer(activations[-1], theta)
-        if i < len(thetas) - 1:
-            activations.append(expit(z, out=z))
+    activations, z = forward_propagate(thetas, X, activation)
 
     # Cost, from z(L).
-    losses = logistic_loss_from_z(z, Y)
-    data_cost = losses.sum() if w is None else w @ losses
+    if output_activation == "softmax":
+        losses = softmax_loss_from_z(z, Y)
+    else:
+        losses = logistic_loss_from_z(z, Y)
+    data_cost = losses.sum(dtype=np.float64) if w is None else w @ losses
     J = float(data_cost / m_eff + regularization_cost(thetas, alpha, m_eff))
 
-    # Backward propagation.
-    delta = expit(z, out=z)
-    delta -= Y  # d(L) = a(L) - y
+    # Backward propagation: d(L) = a(L) - y.
+    delta = output_activation_from_z(z, output_activation, out=z)
+    delta -= Y
     if w is not None:
-        delta *= w[:, None]
+        delta *= w[:, None].astype(dtype)
     grad = np.empty(nn_params.shape[0], dtype=np.float64)
     grads = roll(grad, layer_sizes)
     for i in range(len(thetas) - 1, -1, -1):
         a = activations[i]
         D = grads[i]
-        # Delta(l) = d(l+1)^T [1, a(l)]: bias column, then the rest.
-        np.sum(delta, axis=0, out=D[:, 0])
-        D[:, 1:] = delta.T @ a
+        # Delta(l) = d(l+1)^T [1, a(l)]: the bias column, then the rest.
+        D[:, 0] = delta.sum(axis=0, dtype=np.float64)
+        if _is_sparse(a):
+            D[:, 1:] = (a.T @ delta).T
+        else:
+            D[:, 1:] = delta.T @ a
         D /= m_eff
         if alpha != 0:
             D[:, 1:] += (alpha / m_eff) * thetas[i][:, 1:]
         if i > 0:
-            # d(l) = (d(l+1) Theta(l)[:, 1:]) .* g'(z(l)), g'(z) = a (1 - a).
+            # d(l) = (d(l+1) Theta(l)[:, 1:]) .* g'(z(l)), g' from a(l).
             delta = delta @ thetas[i][:, 1:]
-            delta *= a
-            delta *= 1.0 - a
+            delta *= activation_gradient_from_a(a, activation)
     return J, grad
+
+
+# ---------------------------------------------------------------------------
+# The fast evaluation: work buffers reused across calls, rows a chunk at a time
+# ---------------------------------------------------------------------------
+
+
+def _sigmoid_inplace(z):
+    """``z <- g(z) = 1 / (1 + exp(-z))`` in place, in four vectorised passes.
+
+    numpy's ``exp`` uses SIMD kernels; :func:`scipy.special.expit` is about
+    five times slower per element. ``exp(-z)`` overflows to ``inf`` for
+    ``z < -709`` and then ``g(z) = 1 / inf = 0`` exactly, so the overflow is
+    silenced rather than reported.
+    """
+    np.negative(z, out=z)
+    with np.errstate(over="ignore"):
+        np.exp(z, out=z)
+    z += 1
+    np.reciprocal(z, out=z)
+    return z
+
+
+def _activate_inplace(z, activation):
+    """``z <- g(z)`` for a hidden layer, in place."""
+    if activation == "sigmoid":
+        return _sigmoid_inplace(z)
+    return activate(z, activation, out=z)
+
+
+def _times_activation_gradient_inplace(delta, a, activation):
+    """``delta <- delta .* g'(z(l))`` with ``g'`` from ``a(l)``; overwrites ``a``.
+
+    The course's ``d(l) = (Theta(l)^T d(l+1)) .* g'(z(l))`` without a
+    temporary the size of the layer: sigmoid ``g' = a (1 - a)``, tanh
+    ``1 - a^2``, relu ``1 if a > 0 else 0`` (``sign(a)`` for ``a >= 0``).
+    """
+    if activation == "sigmoid":
+        delta *= a
+        np.subtract(1, a, out=a)
+    elif activation == "tanh":
+        np.multiply(a, a, out=a)
+        np.subtract(1, a, out=a)
+    else:  # relu: a >= 0, so sign(a) is the 0/1 derivative
+        np.sign(a, out=a)
+    delta *= a
+    return delta
+
+
+def _check_batch_size(batch_size, m):
+    """Rows per chunk: ``m`` for ``None``, else ``min(batch_size, m)``."""
+    if batch_size is None:
+        return max(m, 1)
+    if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral):
+        raise TypeError(f"batch_size must be None or an int; got {batch_size!r}.")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1; got {batch_size}.")
+    return max(min(int(batch_size), m), 1)
+
+
+def make_cost_function(
+    layer_sizes,
+    X,
+    Y,
+    alpha,
+    sample_weight=None,
+    activation="sigmoid",
+    output_activation="sigmoid",
+    batch_size=None,
+):
+    """Build the fast ``fun(nn_params) -> (J, grad)`` for fixed data.
+
+    The same cost and gradient as :func:`cost_function`, organised for an
+    optimizer that calls it hundreds of times on the same ``X`` and ``Y``:
+
+    * the work buffers ``z(l)``/``a(l)`` and ``d(l)`` are allocated once here
+      and reused by every call, and the elementwise steps (bias, ``g``,
+      ``g'``, ``a(L) - y``) run in place in them;
+    * one forward pass gives both the cost (from ``z(L)``) and what backprop
+      needs; ``X`` is never copied, and the bias enters as ``Theta(l)[:, 0]``
+      added to ``z``, never as a column of ones;
+    * with ``batch_size``, the rows are taken ``batch_size`` at a time and the
+      course's ``Delta(l) += d(l+1) [1, a(l)]`` is accumulated chunk by chunk
+      (in float64), so the memory beyond ``X`` and ``Y`` is set by the chunk,
+      not by ``m``, and the result is the full-batch one (to rounding: 1e-12
+      relative in float64).
+
+    Parameters
+    ----------
+    layer_sizes : sequence of int
+        ``(s_1, ..., s_L)``: ``s_1`` input features, ``s_L`` output units.
+    X : ndarray or scipy sparse matrix of shape (m, s_1)
+        Inputs. float32 data is computed in float32, float64 data in float64,
+        and neither is copied; other dtypes are converted to float64 once,
+        here. Sparse ``X`` in a format other than CSR is converted to CSR once
+        when ``batch_size`` splits it.
+    Y : array-like of shape (m, s_L)
+        0/1 indicator matrix of the labels (any numeric or bool dtype; a chunk
+        at a time is cast to the compute dtype).
+    alpha : float
+        Regularisation strength (the course's lambda).
+    sample_weight : array-like of shape (m,), default=None
+        Non-negative weight of each example; ``m`` becomes their sum.
+    activation : {"sigmoid", "tanh", "relu"}, default="sigmoid"
+        Hidden units' activation ``g``.
+    output_activation : {"sigmoid", "softmax"}, default="sigmoid"
+        One logistic unit per output (the course), or a softmax over them.
+    batch_size : int or None, default=None
+        Rows per chunk; ``None`` takes all rows at once.
+
+    Returns
+    -------
+    fun : callable
+        ``fun(nn_params)`` returns ``(J, grad)`` exactly as
+        :func:`cost_function` does, ``grad`` a new float64 array each call.
+        ``fun`` keeps its buffers between calls, so one ``fun`` must not be
+        called from several threads at once.
+
+    See Also
+    --------
+    cost_function : the same numbers, written step by step.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skbackprop.backprop import (
+    ...     cost_function, init_thetas, make_cost_function, unroll)
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((50, 4))
+    >>> Y = np.eye(3)[rng.integers(0, 3, 50)]
+    >>> params = unroll(init_thetas((4, 5, 3), random_state=0))
+    >>> fun = make_cost_function((4, 5, 3), X, Y, alpha=1.0, batch_size=16)
+    >>> J, grad = fun(params)
+    >>> J_ref, grad_ref = cost_function(params, (4, 5, 3), X, Y, alpha=1.0)
+    >>> bool(np.isclose(J, J_ref, rtol=1e-12)), bool(np.allclose(grad, grad_ref))
+    (True, True)
+    """
+    if activation not in ACTIVATIONS:
+        raise ValueError(
+            f"activation must be one of {ACTIVATIONS}; got {activation!r}."
+        )
+    if output_activation not in OUTPUT_ACTIVATIONS:
+        raise ValueError(
+            f"output_activation must be one of {OUTPUT_ACTIVATIONS}; "
+            f"got {output_activation!r}."
+        )
+    layer_sizes = tuple(int(s) for s in layer_sizes)
+    shapes = _theta_shapes(layer_sizes)
+    n_params = sum(r * c for r, c in shapes)
+    n_thetas = len(shapes)
+    sparse = _is_sparse(X)
+    if not sparse:
+        X = np.asarray(X)
+    if X.ndim != 2 or X.shape[1] != layer_sizes[0]:
+        raise ValueError(
+            f"X has shape {X.shape}, but layer_sizes {layer_sizes} need "
+            f"{layer_sizes[0]} columns."
+        )
+    dtype = _compute_dtype(X)
+    if X.dtype != dtype:
+        X = X.astype(dtype)
+    m = X.shape[0]
+    Y = np.asarray(Y)
+    if Y.shape != (m, layer_sizes[-1]):
+        raise ValueError(f"Y has shape {Y.shape}, expected ({m}, {layer_sizes[-1]}).")
+    w, m_eff = _check_sample_weight_array(sample_weight, m)
+    alpha = float(alpha)
+    chunk = _check_batch_size(batch_size, m)
+    if sparse and chunk < m and X.format != "csr":
+        X = X.tocsr()
+
+    # Work buffers, allocated once. acts[l] holds z(l+1) and then, in place,
+    # a(l+1); the output layer's becomes a(L) - y, the output delta.
+    acts = [None] + [np.empty((chunk, s), dtype) for s in layer_sizes[1:]]
+    deltas = [None] + [np.empty((chunk, s), dtype) for s in layer_sizes[1:-1]]
+    loss_buf = np.empty((chunk, layer_sizes[-1]), dtype)
+    loss_tmp = np.empty_like(loss_buf)
+    y_buf = None if Y.dtype == dtype else np.empty_like(loss_buf)
+    w_buf = None if w is None else np.empty((chunk, 1), dtype)
+    # float32 data: float32 copies of the Theta(l), and a float32 Delta(l)
+    # per chunk, added into the float64 gradient.
+    theta_bufs = (
+        None
+        if dtype == np.float64
+        else [np.empty(shape, dtype, order="F") for shape in shapes]
+    )
+    direct = dtype == np.float64 and chunk == m and not sparse
+    grad_bufs = None if direct else [np.empty((c - 1, r), dtype) for r, c in shapes]
+
+    def add_layer_gradient(G, delta, a, i, first):
+        """``Delta(l) += d(l+1)^T [1, a(l)]`` into the float64 ``G``."""
+        bias = delta.sum(axis=0, dtype=np.float64)
+        if first:
+            G[:, 0] = bias
+        else:
+            G[:, 0] += bias
+        GT = G[:, 1:].T  # C-contiguous (s_l, s_{l+1}) view of the gradient
+        if direct:
+            np.matmul(a.T, delta, out=GT)
+            return
+        if sparse and i == 0:
+            part = np.asarray(a.T @ delta)
+        else:
+            part = np.matmul(a.T, delta, out=grad_bufs[i])
+        if first:
+            GT[...] = part
+        else:
+            GT += part
+
+    def chunk_cost(thetas, grads, start, stop):
+        """Forward and backward over rows ``start:stop``; returns their data cost."""
+        rows = stop - start
+        Xc = X if rows == m else X[start:stop]
+        if y_buf is None:
+            Yc = Y[start:stop]
+        else:
+            Yc = y_buf[:rows]
+            np.copyto(Yc, Y[start:stop], casting="unsafe")
+
+        # Forward: z(l+1) = a(l) Theta(l)[:, 1:]^T + Theta(l)[:, 0], a = g(z).
+        a = Xc
+        for i, theta in enumerate(thetas):
+            z = acts[i + 1][:rows]
+            if sparse and i == 0:
+                z[...] = a @ theta[:, 1:].T
+            else:
+                np.matmul(a, theta[:, 1:].T, out=z)
+            z += theta[:, 0]
+            if i < n_thetas - 1:
+                _activate_inplace(z, activation)
+            a = z
+
+        # Cost from z(L), then d(L) = a(L) - y in the same buffer.
+        if output_activation == "softmax":
+            yz = np.einsum("ij,ij->i", Yc, z)
+            z_max = z.max(axis=1, keepdims=True)
+            z -= z_max
+            np.exp(z, out=z)
+            total = z.sum(axis=1, keepdims=True)
+            losses = (np.log(total) + z_max)[:, 0] - yz
+            z /= total
+        else:
+            lb = np.logaddexp(0, z, out=loss_buf[:rows])
+            lb -= np.multiply(Yc, z, out=loss_tmp[:rows])
+            losses = lb.sum(axis=1)
+            _sigmoid_inplace(z)
+        if w is None:
+            data_cost = float(losses.sum(dtype=np.float64))
+        else:
+            wc = w[start:stop]
+            data_cost = float(wc @ losses)
+        delta = z
+        delta -= Yc
+        if w is not None:
+            wb = w_buf[:rows]
+            wb[:, 0] = wc
+            delta *= wb
+
+        # Backward: Delta(l) += d(l+1)^T [1, a(l)]; d(l) = d(l+1) Theta .* g'.
+        first = start == 0
+        for i in range(n_thetas - 1, -1, -1):
+            a = Xc if i == 0 else acts[i][:rows]
+            add_layer_gradient(grads[i], delta, a, i, first)
+            if i > 0:
+                d_prev = np.matmul(delta, thetas[i][:, 1:], out=deltas[i][:rows])
+                delta = _times_activation_gradient_inplace(d_prev, a, activation)
+        return data_cost
+
+    def fun(nn_params):
+        params = np.asarray(nn_params, dtype=np.float64)
+        if params.shape != (n_params,):
+            raise ValueError(
+                f"nn_params has shape {params.shape}, but layer_sizes "
+                f"{layer_sizes} need a 1-D vector of {n_params} parameters."
+            )
+        thetas64 = roll(params, layer_sizes)
+        thetas = thetas64
+        if theta_bufs is not None:
+            for buf, theta in zip(theta_bufs, thetas64):
+                np.copyto(buf, theta, casting="same_kind")
+            thetas = theta_bufs
+        grad = np.empty(n_params, dtype=np.float64)
+        grads = roll(grad, layer_sizes)
+        data_cost = 0.0
+        for start in range(0, m, chunk):
+            data_cost += chunk_cost(thetas, grads, start, min(start + chunk, m))
+        grad /= m_eff
+        J = data_cost / m_eff
+        if alpha != 0:
+            J += regularization_cost(thetas64, alpha, m_eff)
+            for G, theta in zip(grads, thetas64):
+                G[:, 1:] += (alpha / m_eff) * theta[:, 1:]
+        return float(J), grad
+
+    return fun
 
 
 # ---------------------------------------------------------------------------
@@ -452,12 +995,14 @@ def cost_function(nn_params, layer_sizes, X, Y, alpha, sample_weight=None):
 # ---------------------------------------------------------------------------
 
 
-def backprop_loop(thetas, X, Y, alpha):
+def backprop_loop(
+    thetas, X, Y, alpha, activation="sigmoid", output_activation="sigmoid"
+):
     """The course's backpropagation, one training example at a time.
 
     A literal transcription of exercise 4's steps, to read beside the
     handout and to check :func:`cost_function` against; it is slow on
-    purpose. For ``t = 1, ..., m``:
+    purpose. Set every ``Delta(l)`` to zero; then for ``t = 1, ..., m``:
 
     1. ``a(1) = [1; x(t)]``; forward-propagate ``z(l+1) = Theta(l) a(l)``,
        ``a(l+1) = [1; g(z(l+1))]`` (no bias on the output layer).
@@ -479,6 +1024,10 @@ def backprop_loop(thetas, X, Y, alpha):
         0/1 indicator matrix of the labels.
     alpha : float
         Regularisation strength (the course's lambda).
+    activation : {"sigmoid", "tanh", "relu"}, default="sigmoid"
+        Hidden units' activation ``g``.
+    output_activation : {"sigmoid", "softmax"}, default="sigmoid"
+        One logistic unit per output (the course), or a softmax over them.
 
     Returns
     -------
@@ -506,18 +1055,24 @@ def backprop_loop(thetas, X, Y, alpha):
         # Step 1: forward-propagate example t, a(l) with the bias unit in front.
         a = [np.concatenate(([1.0], X[t]))]
         z = [None]  # z(1) does not exist
-        for theta in thetas:
+        for theta in thetas[:-1]:
             z.append(theta @ a[-1])
-            a.append(np.concatenate(([1.0], sigmoid(z[-1]))))
-        h = a[-1][1:]  # the output layer has no bias unit
+            a.append(np.concatenate(([1.0], activate(z[-1], activation))))
+        z.append(thetas[-1] @ a[-1])
         y = Y[t]
-        J += np.sum(-y * np.log(h) - (1.0 - y) * np.log(1.0 - h))
+        if output_activation == "softmax":
+            h = np.exp(z[-1] - logsumexp(z[-1]))
+            J += -np.sum(y * np.log(h))
+        else:
+            h = sigmoid(z[-1])  # the output layer has no bias unit
+            J += np.sum(-y * np.log(h) - (1.0 - y) * np.log(1.0 - h))
         # Step 2: the output layer's error.
         d = [None] * n_layers
         d[-1] = h - y
         # Step 3: the hidden layers' errors, by g'(z), bias entry dropped.
         for layer in range(n_layers - 2, 0, -1):
-            d[layer] = (thetas[layer].T @ d[layer + 1])[1:] * sigmoid_gradient(z[layer])
+            g_prime = activation_gradient(z[layer], activation)
+            d[layer] = (thetas[layer].T @ d[layer + 1])[1:] * g_prime
         # Step 4: accumulate Delta(l) += d(l+1) a(l)^T.
         for layer in range(n_layers - 1):
             Delta[layer] += np.outer(d[layer + 1], a[layer])

@@ -235,6 +235,11 @@ BAD_INPUTS = [
             ("random_state", 1.5, ValueError, "cannot be used to seed"),
             ("verbose", -1, ValueError, "verbose == -1, must be >= 0"),
             ("verbose", 0.5, TypeError, "verbose must be an instance of int"),
+            ("batch_size", 0, ValueError, "batch_size == 0, must be >= 1"),
+            ("batch_size", -5, ValueError, "batch_size == -5, must be >= 1"),
+            ("batch_size", 2.5, TypeError, "batch_size must be an instance of int"),
+            ("batch_size", "all", TypeError, "batch_size must be an instance of int"),
+            ("batch_size", True, TypeError, "batch_size must be an int, not a bool"),
             ("warm_start", "yes", TypeError, "warm_start must be a bool"),
             ("warm_start", None, TypeError, "warm_start must be a bool"),
         ]
@@ -455,16 +460,29 @@ def test_fit_on_extreme_data_gives_finite_model_or_scale_error(scale, hidden, al
     _assert_finite_model(est, X_iris * scale)
 
 
+def _patch_cost(monkeypatch, wrap):
+    """Make fit's cost function ``wrap(cost)``, ``cost(params) -> (J, grad)``."""
+    real = classifier_module.make_cost_function
+    monkeypatch.setattr(
+        classifier_module,
+        "make_cost_function",
+        lambda *args, **kwargs: wrap(real(*args, **kwargs)),
+    )
+
+
 def test_non_finite_cost_stops_fit_with_scale_error(monkeypatch, fitted_pickles):
     """A NaN ``J`` mid-fit: a ValueError that says to scale the data, no model."""
     calls = []
 
-    def nan_after_five(params, *args):
-        calls.append(1)
-        J, grad = cost_function(params, *args)
-        return (np.nan, grad) if len(calls) > 5 else (J, grad)
+    def nan_after_five(cost):
+        def wrapped(params):
+            calls.append(1)
+            J, grad = cost(params)
+            return (np.nan, grad) if len(calls) > 5 else (J, grad)
 
-    monkeypatch.setattr(classifier_module, "cost_function", nan_after_five)
+        return wrapped
+
+    _patch_cost(monkeypatch, nan_after_five)
     est = BackpropClassifier(hidden_layer_sizes=(3,), random_state=0)
     with pytest.raises(ValueError, match="NaN or infinite.*Scale the data"):
         est.fit(X, y)
@@ -479,12 +497,16 @@ def test_non_finite_cost_stops_fit_with_scale_error(monkeypatch, fitted_pickles)
 
 
 def test_infinite_gradient_stops_fit(monkeypatch):
-    def inf_gradient(params, *args):
-        J, grad = cost_function(params, *args)
-        grad[0] = np.inf
-        return J, grad
+    def inf_gradient(cost):
+        def wrapped(params):
+            J, grad = cost(params)
+            grad = grad.copy()
+            grad[0] = np.inf
+            return J, grad
 
-    monkeypatch.setattr(classifier_module, "cost_function", inf_gradient)
+        return wrapped
+
+    _patch_cost(monkeypatch, inf_gradient)
     est = BackpropClassifier(hidden_layer_sizes=(3,), random_state=0)
     with pytest.raises(ValueError, match="after 0 iterations.*Scale the data"):
         est.fit(X, y)
@@ -552,13 +574,16 @@ def _interrupt_in_cost(monkeypatch, on_call):
     """Make the ``on_call``-th cost evaluation raise KeyboardInterrupt (Ctrl-C)."""
     calls = [0]
 
-    def cost(params, *args):
-        calls[0] += 1
-        if calls[0] == on_call:
-            raise KeyboardInterrupt
-        return cost_function(params, *args)
+    def interrupting(cost):
+        def wrapped(params):
+            calls[0] += 1
+            if calls[0] == on_call:
+                raise KeyboardInterrupt
+            return cost(params)
 
-    monkeypatch.setattr(classifier_module, "cost_function", cost)
+        return wrapped
+
+    _patch_cost(monkeypatch, interrupting)
 
 
 @pytest.mark.parametrize("solver", ["L-BFGS-B", "CG", "BFGS"])
@@ -631,11 +656,14 @@ def test_interrupted_warm_start_fit_can_continue(monkeypatch):
 def test_failed_line_search_warns_and_leaves_a_whole_model(monkeypatch, solver):
     """A gradient pointing uphill makes every line search fail at once."""
 
-    def uphill(params, *args):
-        J, grad = cost_function(params, *args)
-        return J, -grad
+    def uphill(cost):
+        def wrapped(params):
+            J, grad = cost(params)
+            return J, -grad
 
-    monkeypatch.setattr(classifier_module, "cost_function", uphill)
+        return wrapped
+
+    _patch_cost(monkeypatch, uphill)
     est = BackpropClassifier(hidden_layer_sizes=(3,), solver=solver, random_state=0)
     with pytest.warns(ConvergenceWarning, match="line search could not lower J"):
         est.fit(X, y)
