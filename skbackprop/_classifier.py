@@ -547,7 +547,7 @@ class BackpropClassifier(ClassifierMixin, BaseEstimator):
                 f"{self.solver} reached max_iter={self.max_iter} iterations before "
                 "converging. Increase max_iter or scale the data.",
                 ConvergenceWarning,
-                stacklevel=2,
+                stacklevel=3,  # user -> _unchanged_on_error -> fit
             )
         return self
 
@@ -629,7 +629,7 @@ class BackpropClassifier(ClassifierMixin, BaseEstimator):
                     warnings.warn(
                         _optimizer_stall_message(self.solver, result, gmax),
                         ConvergenceWarning,
-                        stacklevel=3,
+                        stacklevel=4,
                     )
         return result, loss_curve
 
@@ -643,7 +643,7 @@ class BackpropClassifier(ClassifierMixin, BaseEstimator):
             f"weights reached so far (J = {best['fun']:.6g}). Call fit again to "
             "train further (warm_start=True continues from them).",
             ConvergenceWarning,
-            stacklevel=3,
+            stacklevel=5,
         )
         return OptimizeResult(
             x=best["x"],

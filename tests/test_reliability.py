@@ -672,6 +672,20 @@ def test_failed_line_search_warns_and_leaves_a_whole_model(monkeypatch, solver):
     _assert_finite_model(est, X)
 
 
+@pytest.mark.parametrize("cause", ["max_iter", "stall", "interrupt"])
+def test_warnings_point_at_the_line_that_called_fit(monkeypatch, cause):
+    params = dict(hidden_layer_sizes=(3,), random_state=0)
+    if cause == "max_iter":
+        params["max_iter"] = 2
+    elif cause == "stall":
+        _patch_cost(monkeypatch, lambda cost: lambda p: (cost(p)[0], -cost(p)[1]))
+    else:
+        _interrupt_in_callback(monkeypatch, after=2)
+    with pytest.warns(ConvergenceWarning) as record:
+        BackpropClassifier(**params).fit(X, y)
+    assert [w.filename for w in record] == [__file__] * len(record)
+
+
 @pytest.mark.parametrize(
     "data, params",
     [
