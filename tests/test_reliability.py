@@ -846,12 +846,16 @@ def _assert_same_predictions(a, b, X_):
 @pytest.mark.parametrize("frame", [False, True])
 def test_pickle_round_trip_predicts_identically(frame):
     est, X_iris = _fitted_iris_model(frame)
-    loaded = pickle.loads(pickle.dumps(est, protocol=pickle.HIGHEST_PROTOCOL))
-    _assert_same_predictions(est, loaded, X_iris)
-    for a, b in zip(est.thetas_, loaded.thetas_):
-        np.testing.assert_array_equal(a, b)
-    if frame:
-        np.testing.assert_array_equal(loaded.feature_names_in_, est.feature_names_in_)
+    for protocol in range(2, pickle.HIGHEST_PROTOCOL + 1):
+        loaded = pickle.loads(pickle.dumps(est, protocol=protocol))
+        _assert_same_predictions(est, loaded, X_iris)
+        for a, b in zip(est.thetas_, loaded.thetas_):
+            np.testing.assert_array_equal(a, b)
+        assert loaded.classes_.tolist() == est.classes_.tolist()
+        if frame:
+            np.testing.assert_array_equal(
+                loaded.feature_names_in_, est.feature_names_in_
+            )
 
 
 def test_joblib_round_trip_predicts_identically(tmp_path):
