@@ -754,6 +754,24 @@ def test_same_random_state_gives_bitwise_identical_fits(solver):
     assert fits[0].n_iter_ == fits[1].n_iter_
 
 
+@pytest.mark.parametrize("solver", ["L-BFGS-B", "CG", "BFGS"])
+def test_fit_does_not_depend_on_row_order_or_weights_vs_repeats(solver):
+    """Same data, other rounding: the fits agree to far below 1e-8."""
+    X_iris, y_iris = iris_scaled()
+    w = np.random.RandomState(0).randint(0, 4, len(y_iris))
+    order = np.random.RandomState(1).permutation(len(y_iris))
+    est = BackpropClassifier(hidden_layer_sizes=(5,), solver=solver, random_state=0)
+    weighted = clone(est).fit(X_iris, y_iris, sample_weight=w)
+    repeated = clone(est).fit(np.repeat(X_iris, w, 0), np.repeat(y_iris, w))
+    shuffled = clone(est).fit(X_iris[order], y_iris[order], sample_weight=w[order])
+    for other in (repeated, shuffled):
+        np.testing.assert_allclose(
+            other.predict_proba(X_iris), weighted.predict_proba(X_iris), atol=1e-8
+        )
+        for a, b in zip(other.thetas_, weighted.thetas_):
+            np.testing.assert_allclose(a, b, atol=1e-7)
+
+
 def test_random_state_instance_is_not_reused_silently():
     """A RandomState instance advances: two fits start from different weights."""
     rng = np.random.RandomState(0)
