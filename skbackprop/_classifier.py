@@ -10,6 +10,7 @@ import contextlib
 import functools
 import numbers
 import os
+import sys
 import time
 import warnings
 
@@ -145,6 +146,26 @@ def _unchanged_on_error(fit):
             raise
 
     return wrapper
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+_SKLEARN_CALLBACK_DIR = os.sep + os.path.join("sklearn", "callback") + os.sep
+
+
+def _caller_stacklevel():
+    """The ``stacklevel`` at which a warning points at the code that called fit.
+
+    Counts the frames inside skbackprop (``fit``, its helpers and the
+    ``_unchanged_on_error`` wrapper) and scikit-learn's callback decorator,
+    whatever their number, so warnings name the user's line.
+    """
+    level, frame = 1, sys._getframe(1)
+    while frame is not None:
+        filename = os.path.abspath(frame.f_code.co_filename)
+        if not (filename.startswith(_PACKAGE_DIR) or _SKLEARN_CALLBACK_DIR in filename):
+            break
+        level, frame = level + 1, frame.f_back
+    return level
 
 
 class _NonFiniteCostError(ArithmeticError):
@@ -549,7 +570,7 @@ class BackpropClassifier(ClassifierMixin, BaseEstimator):
                 f"{self.solver} reached max_iter={self.max_iter} iterations before "
                 "converging. Increase max_iter or scale the data.",
                 ConvergenceWarning,
-                stacklevel=3,  # user -> _unchanged_on_error -> fit
+                stacklevel=_caller_stacklevel(),
             )
         return self
 
@@ -631,7 +652,7 @@ class BackpropClassifier(ClassifierMixin, BaseEstimator):
                     warnings.warn(
                         _optimizer_stall_message(self.solver, result, gmax),
                         ConvergenceWarning,
-                        stacklevel=4,
+                        stacklevel=_caller_stacklevel(),
                     )
         return result, loss_curve
 
@@ -645,7 +666,7 @@ class BackpropClassifier(ClassifierMixin, BaseEstimator):
             f"weights reached so far (J = {best['fun']:.6g}). Call fit again to "
             "train further (warm_start=True continues from them).",
             ConvergenceWarning,
-            stacklevel=5,
+            stacklevel=_caller_stacklevel(),
         )
         return OptimizeResult(
             x=best["x"],
