@@ -202,20 +202,48 @@ def _finite_cost(cost):
 _STALLED_GTOL = {np.dtype(np.float64): 1e-5, np.dtype(np.float32): 1e-3}
 
 
-def _optimizer_stall_message(solver, result, gmax):
-    # Status 2 is a failed line search in all three solvers; L-BFGS-B's
+def _warn_if_stalled(est, solver, result, n_iter, grad, dtype):
+    """Warn when the optimizer stopped on its own away from a minimum."""
+    if n_iter >= est.max_iter:
+        return  # the max_iter warning says it
+    gmax = float(np.max(np.abs(grad)))
+    if not gmax > max(est.tol, _STALLED_GTOL.get(np.dtype(dtype), 1e-3)):
+        return
+    # Status 2 is a failed line search in L-BFGS-B, CG and BFGS; L-BFGS-B's
     # success with ``ftol=0`` means J did not decrease at all.
-    reason = (
-        "its line search could not lower J"
-        if result.status == 2
-        else "J stopped decreasing"
+    status = getattr(result, "status", None)
+    if status == 2 and solver in ("L-BFGS-B", "CG", "BFGS"):
+        reason = "its line search could not lower J"
+    elif status == 0 and solver == "L-BFGS-B":
+        reason = "J stopped decreasing"
+    else:
+        reason = "the optimizer gave up"
+    warnings.warn(
+        f"{solver} stopped before converging, at iteration {n_iter}: {reason} "
+        f"(scipy says {str(getattr(result, 'message', '')).strip()!r}), but the "
+        f"largest gradient component is still {gmax:.3g}, so the weights may not "
+        "be a minimum. Scale the data (e.g. with StandardScaler), use a moderate "
+        "alpha, or try another solver.",
+        ConvergenceWarning,
+        stacklevel=_caller_stacklevel(),
     )
+
+
+def _non_finite_message(n_iter, dtype):
     return (
-        f"{solver} stopped before converging, at iteration {result.nit}: {reason} "
-        f"(scipy says {str(result.message).strip()!r}), but the largest gradient "
-        f"component is still {gmax:.3g}, so the weights may not be a minimum. "
-        "Scale the data (e.g. with StandardScaler), use a moderate alpha, or try "
-        "another solver."
+        f"The cost J or its gradient became NaN or infinite after {n_iter} "
+        "iterations: the data (or alpha, or epsilon_init) are too large for "
+        f"{np.dtype(dtype)} arithmetic. Scale the data (e.g. with StandardScaler) "
+        "or lower alpha."
+    )
+
+
+def _interrupted_message(n_iter, max_iter, loss):
+    return (
+        f"Training was interrupted (KeyboardInterrupt) after {n_iter} of at most "
+        f"{max_iter} iterations; the model keeps the best weights reached so far "
+        f"(J = {loss:.6g}). Call fit again to train further (warm_start=True "
+        "continues from them)."
     )
 
 
@@ -239,11 +267,11 @@ def _check_finite_and_not_bool(est):
     ``check_scalar`` lets NaN through a ``min_val`` bound (``nan < 0`` is
     False) and takes ``True`` for an int.
     """
-    for name in ("alpha", "tol", "epsilon_init"):
+    for name in ("alpha", "tol", "epsilon_init", "validation_fraction"):
         value = getattr(est, name, None)
         if isinstance(value, numbers.Real) and not np.isfinite(value):
             raise ValueError(f"{name} must be a finite number, got {value!r}.")
-    for name in ("max_iter", "batch_size"):
+    for name in ("max_iter", "batch_size", "n_iter_no_change", "max_fun"):
         value = getattr(est, name, None)
         if isinstance(value, (bool, np.bool_)):
             raise TypeError(f"{name} must be an int, not a bool; got {value!r}.")
@@ -639,21 +667,13 @@ class BackpropClassifier(ClassifierMixin, BaseEstimator):
                             result.x, result.fun = x, cost(x)[0]
             except _NonFiniteCostError:
                 raise ValueError(
-                    "The cost J or its gradient became NaN or infinite after "
-                    f"{len(loss_curve)} iterations: the data (or alpha, or "
-                    f"epsilon_init) are too large for {X.dtype} arithmetic. "
-                    "Scale the data (e.g. with StandardScaler) or lower alpha."
+                    _non_finite_message(len(loss_curve), X.dtype)
                 ) from None
             except KeyboardInterrupt:
                 return self._interrupted_result(best, cost, loss_curve), loss_curve
-            if result.nit < self.max_iter:
-                gmax = float(np.max(np.abs(cost(result.x)[1])))
-                if gmax > max(self.tol, _STALLED_GTOL.get(X.dtype, 1e-3)):
-                    warnings.warn(
-                        _optimizer_stall_message(self.solver, result, gmax),
-                        ConvergenceWarning,
-                        stacklevel=_caller_stacklevel(),
-                    )
+            _warn_if_stalled(
+                self, self.solver, result, result.nit, cost(result.x)[1], X.dtype
+            )
         return result, loss_curve
 
     def _interrupted_result(self, best, cost, loss_curve):
@@ -661,10 +681,7 @@ class BackpropClassifier(ClassifierMixin, BaseEstimator):
         if best["fun"] is None:
             best["fun"] = float(cost(best["x"])[0])
         warnings.warn(
-            f"Training was interrupted (KeyboardInterrupt) after {len(loss_curve)} "
-            f"of at most {self.max_iter} iterations; the model keeps the best "
-            f"weights reached so far (J = {best['fun']:.6g}). Call fit again to "
-            "train further (warm_start=True continues from them).",
+            _interrupted_message(len(loss_curve), self.max_iter, best["fun"]),
             ConvergenceWarning,
             stacklevel=_caller_stacklevel(),
         )
