@@ -203,7 +203,11 @@ _STALLED_GTOL = {np.dtype(np.float64): 1e-5, np.dtype(np.float32): 1e-3}
 
 
 def _warn_if_stalled(est, solver, result, n_iter, grad, dtype):
-    """Warn when the optimizer stopped on its own away from a minimum."""
+    """Warn when the optimizer stopped on its own away from a minimum.
+
+    ``result`` is scipy's ``OptimizeResult``, or None when the optimizer
+    broke down (proposed a non-finite step) and the last iterate was kept.
+    """
     if n_iter >= est.max_iter:
         return  # the max_iter warning says it
     gmax = float(np.max(np.abs(grad)))
@@ -212,18 +216,21 @@ def _warn_if_stalled(est, solver, result, n_iter, grad, dtype):
     # Status 2 is a failed line search in L-BFGS-B, CG and BFGS; L-BFGS-B's
     # success with ``ftol=0`` means J did not decrease at all.
     status = getattr(result, "status", None)
-    if status == 2 and solver in ("L-BFGS-B", "CG", "BFGS"):
+    message = str(getattr(result, "message", "")).strip()
+    if result is None:
+        reason = "its step became NaN or infinite"
+    elif status == 2 and solver in ("L-BFGS-B", "CG", "BFGS"):
         reason = "its line search could not lower J"
     elif status == 0 and solver == "L-BFGS-B":
         reason = "J stopped decreasing"
     else:
         reason = "the optimizer gave up"
     warnings.warn(
-        f"{solver} stopped before converging, at iteration {n_iter}: {reason} "
-        f"(scipy says {str(getattr(result, 'message', '')).strip()!r}), but the "
-        f"largest gradient component is still {gmax:.3g}, so the weights may not "
-        "be a minimum. Scale the data (e.g. with StandardScaler), use a moderate "
-        "alpha, or try another solver.",
+        f"{solver} stopped before converging, at iteration {n_iter}: {reason}"
+        + (f" (scipy says {message!r})" if message else "")
+        + f", but the largest gradient component is still {gmax:.3g}, so the "
+        "weights may not be a minimum. Scale the data (e.g. with StandardScaler), "
+        "use a moderate alpha, or try another solver.",
         ConvergenceWarning,
         stacklevel=_caller_stacklevel(),
     )
