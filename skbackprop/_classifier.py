@@ -11,6 +11,7 @@ import contextlib
 import functools
 import numbers
 import os
+import sys
 import time
 import warnings
 
@@ -144,6 +145,193 @@ def _newton_polish(cost, x, tol, max_steps=5):
     ):
         return x_new, n_evals
     return x, n_evals
+
+
+# ----------------------------------------------------------------------
+# Reliability helpers: atomic fit, finite cost, interrupts, stalled solvers
+# ----------------------------------------------------------------------
+
+
+def _unchanged_on_error(fit):
+    """Decorate ``fit`` so that an exception leaves the estimator as it was.
+
+    Validation sets ``n_features_in_`` (and more) before all the data are
+    checked; on any exception, including :class:`KeyboardInterrupt` outside
+    the optimizer, the instance's ``__dict__`` is put back as it was before
+    the call, so an unfitted estimator stays unfitted and a fitted one keeps
+    its previous model.
+    """
+
+    @functools.wraps(fit)
+    def wrapper(self, *args, **kwargs):
+        saved = dict(self.__dict__)
+        try:
+            return fit(self, *args, **kwargs)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(saved)
+            raise
+
+    return wrapper
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+_SKLEARN_CALLBACK_DIR = os.sep + os.path.join("sklearn", "callback") + os.sep
+
+
+def _caller_stacklevel():
+    """The ``stacklevel`` at which a warning points at the code that called fit.
+
+    Counts the frames inside skbackprop (``fit``, its helpers and the
+    ``_unchanged_on_error`` wrapper) and scikit-learn's callback decorator,
+    whatever their number, so warnings name the user's line.
+    """
+    level, frame = 1, sys._getframe(1)
+    while frame is not None:
+        filename = os.path.abspath(frame.f_code.co_filename)
+        if not (filename.startswith(_PACKAGE_DIR) or _SKLEARN_CALLBACK_DIR in filename):
+            break
+        level, frame = level + 1, frame.f_back
+    return level
+
+
+class _NonFiniteCostError(ArithmeticError):
+    """The cost or its gradient came out NaN or infinite."""
+
+
+def _finite_cost(cost):
+    """Wrap ``cost(p) -> (J, grad)`` to raise :class:`_NonFiniteCostError`.
+
+    Numpy's floating-point warnings are silenced inside ``cost``: an overflow
+    that leaves ``J`` and the gradient finite (a hidden unit saturating at
+    ``z = inf``) is harmless, and one that does not is reported once, clearly,
+    by the error instead of a warning deep inside numpy.
+    """
+
+    def wrapped(p):
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            J, grad = cost(p)
+        if not (np.isfinite(J) and np.all(np.isfinite(grad))):
+            raise _NonFiniteCostError
+        return J, grad
+
+    return wrapped
+
+
+#: A solver that stops before ``max_iter`` (on a failed line search, or for
+#: L-BFGS-B when J stops decreasing) gets a warning when the largest gradient
+#: component at the returned weights is above this (and above ``tol``): it is
+#: not at a minimum. Keyed by the dtype the cost is computed in. With the
+#: default ``tol=1e-10``, CG and BFGS end most fits on a failed line search at
+#: a minimum where J's rounding hides any further decrease: measured over 144
+#: float64 fits, gradients of 1e-8 or less there (genuine stalls: 3e-5 and
+#: up); over 36 float32 fits, 4.4e-5 or less.
+_STALLED_GTOL = {np.dtype(np.float64): 1e-5, np.dtype(np.float32): 1e-3}
+
+
+def _warn_if_stalled(est, solver, result, n_iter, grad, dtype):
+    """Warn when the optimizer stopped on its own away from a minimum.
+
+    ``result`` is scipy's ``OptimizeResult``, or None when the optimizer
+    broke down (proposed a non-finite step) and the last iterate was kept.
+    """
+    if n_iter >= est.max_iter:
+        return  # the max_iter warning says it
+    gmax = float(np.max(np.abs(grad)))
+    if not gmax > max(est.tol, _STALLED_GTOL.get(np.dtype(dtype), 1e-3)):
+        return
+    # Status 2 is a failed line search in L-BFGS-B, CG and BFGS; L-BFGS-B's
+    # success with ``ftol=0`` means J did not decrease at all.
+    status = getattr(result, "status", None)
+    message = str(getattr(result, "message", "")).strip()
+    if result is None:
+        reason = "its step became NaN or infinite"
+    elif status == 2 and solver in ("L-BFGS-B", "CG", "BFGS"):
+        reason = "its line search could not lower J"
+    elif status == 0 and solver == "L-BFGS-B":
+        reason = "J stopped decreasing"
+    else:
+        reason = "the optimizer gave up"
+    warnings.warn(
+        f"{solver} stopped before converging, at iteration {n_iter}: {reason}"
+        + (f" (scipy says {message!r})" if message else "")
+        + f", but the largest gradient component is still {gmax:.3g}, so the "
+        "weights may not be a minimum. Scale the data (e.g. with StandardScaler), "
+        "use a moderate alpha, or try another solver.",
+        ConvergenceWarning,
+        stacklevel=_caller_stacklevel(),
+    )
+
+
+def _non_finite_message(n_iter, dtype):
+    return (
+        f"The cost J or its gradient became NaN or infinite after {n_iter} "
+        "iterations: the data (or alpha, or epsilon_init) are too large for "
+        f"{np.dtype(dtype)} arithmetic. Scale the data (e.g. with StandardScaler) "
+        "or lower alpha."
+    )
+
+
+def _interrupted_message(n_iter, max_iter, loss):
+    return (
+        f"Training was interrupted (KeyboardInterrupt) after {n_iter} of at most "
+        f"{max_iter} iterations; the model keeps the best weights reached so far "
+        f"(J = {loss:.6g}). Call fit again to train further (warm_start=True "
+        "continues from them)."
+    )
+
+
+def _check_forward_not_nan(z):
+    """Refuse a forward pass that overflowed into NaN (``inf - inf``).
+
+    Overflow to ``+-inf`` alone is harmless (a saturated unit, probability 0
+    or 1); NaN would be a silent wrong prediction.
+    """
+    if np.isnan(z).any():
+        raise ValueError(
+            "Forward propagation overflowed to NaN: X has values too large for "
+            "float64 arithmetic with these weights. Scale the data the way the "
+            "training data were scaled (e.g. with StandardScaler)."
+        )
+
+
+def _check_finite_and_not_bool(est):
+    """Refuse NaN/inf real parameters and bools given for int parameters.
+
+    ``check_scalar`` lets NaN through a ``min_val`` bound (``nan < 0`` is
+    False) and takes ``True`` for an int.
+    """
+    for name in ("alpha", "tol", "epsilon_init", "validation_fraction"):
+        value = getattr(est, name, None)
+        if isinstance(value, numbers.Real) and not np.isfinite(value):
+            raise ValueError(f"{name} must be a finite number, got {value!r}.")
+    for name in ("max_iter", "batch_size", "n_iter_no_change", "max_fun"):
+        value = getattr(est, name, None)
+        if isinstance(value, (bool, np.bool_)):
+            raise TypeError(f"{name} must be an int, not a bool; got {value!r}.")
+
+
+def _check_label_types(y):
+    """Refuse 1-D labels that mix types (``None`` among strings, str and int)."""
+    if getattr(y, "dtype", np.dtype(object)) != np.dtype(object):
+        return
+    try:
+        y = np.asarray(y, dtype=object)
+    except ValueError:  # ragged: check_classification_targets explains
+        return
+    if y.ndim != 1:
+        return
+    kinds = {
+        "None" if v is None else "str" if isinstance(v, str) else "number"
+        for v in y
+        if not (isinstance(v, float) and np.isnan(v))
+    }
+    if len(kinds) > 1:
+        raise ValueError(
+            "y mixes labels of different types "
+            f"({', '.join(sorted(kinds))}): the labels must be all strings or all "
+            "numbers, and None is not a label."
+        )
 
 
 #: Gradient-based ``scipy.optimize.minimize`` methods accepted as ``solver``.
@@ -594,6 +782,7 @@ class BackpropClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             self.n_iter_no_change, "n_iter_no_change", numbers.Integral, min_val=1
         )
         check_scalar(self.max_fun, "max_fun", numbers.Integral, min_val=1)
+        _check_finite_and_not_bool(self)
         return tuple(int(s) for s in hidden)
 
     def _validate_sample_weight(self, sample_weight, n_samples):
@@ -627,6 +816,7 @@ class BackpropClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         """Label-encode ``y`` into the 0/1 indicator matrix ``Y`` of the course."""
         if isinstance(y, np.ndarray) and y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
+        _check_label_types(y)
         check_classification_targets(y)
         if refit_classes:
             binarizer = LabelBinarizer()
@@ -689,6 +879,7 @@ class BackpropClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
     # Fitting
     # ------------------------------------------------------------------
 
+    @_unchanged_on_error
     @with_callbacks
     def fit(self, X, y, sample_weight=None):
         """Train the network by minimising the regularised cost.
@@ -747,7 +938,7 @@ class BackpropClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
                 "iteration); 'L-BFGS-B' needs O(n_params) memory and time per "
                 "iteration.",
                 UserWarning,
-                stacklevel=2,
+                stacklevel=_caller_stacklevel(),
             )
 
         validation = None
@@ -803,14 +994,14 @@ class BackpropClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
                 f"{solver} reached max_iter={self.max_iter} iterations before "
                 "converging. Increase max_iter or scale the data.",
                 ConvergenceWarning,
-                stacklevel=2,
+                stacklevel=_caller_stacklevel(),
             )
         elif fit["stopped"] == "max_fun":
             warnings.warn(
                 f"{solver} reached max_fun={self.max_fun} cost evaluations before "
                 "converging. Increase max_fun or max_iter, or scale the data.",
                 ConvergenceWarning,
-                stacklevel=2,
+                stacklevel=_caller_stacklevel(),
             )
         return self
 
@@ -870,17 +1061,20 @@ class BackpropClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
     def _objective(self, layer_sizes, X, Y, sample_weight):
         """The function the optimizer minimises, ``nn_params -> (J, grad)``.
 
-        The one place where the cost is built for training.
+        The one place where the cost is built for training. A NaN or
+        infinite ``J`` or gradient raises :class:`_NonFiniteCostError`.
         """
-        return make_cost_function(
-            layer_sizes,
-            X,
-            Y,
-            float(self.alpha),
-            sample_weight,
-            activation=self.activation,
-            output_activation=self.output_activation,
-            batch_size=self.batch_size,
+        return _finite_cost(
+            make_cost_function(
+                layer_sizes,
+                X,
+                Y,
+                float(self.alpha),
+                sample_weight,
+                activation=self.activation,
+                output_activation=self.output_activation,
+                batch_size=self.batch_size,
+            )
         )
 
     def _hessp(self, layer_sizes, X, Y, sample_weight):
@@ -928,6 +1122,7 @@ class BackpropClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         )
         loss_curve = []
         state = {"x": nn_params, "n_iter": 0}
+        lowest = {"x": nn_params, "fun": None}  # kept on Ctrl-C
         early = None
         if validation is not None:
             early = {"scores": [], "best": -np.inf, "best_x": None, "no_change": 0}
@@ -946,6 +1141,8 @@ class BackpropClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             state["n_iter"] += 1
             n_iter = state["n_iter"]
             loss_curve.append(float(J))
+            if lowest["fun"] is None or J <= lowest["fun"]:
+                lowest["x"], lowest["fun"] = state["x"], float(J)
             line = f"{n_iter:>6d} {J:>16.10f} {np.linalg.norm(grad):>12.4e}"
             stop = None
             if early is not None:
@@ -1001,6 +1198,13 @@ class BackpropClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
                 stopped = "max_fun"
         except _StopTrainingError as stop:
             x, n_iter, stopped = state["x"], state["n_iter"], stop.reason
+            result = None
+        except _NonFiniteCostError:
+            raise ValueError(_non_finite_message(state["n_iter"], X.dtype)) from None
+        except KeyboardInterrupt:
+            # Ctrl-C: keep the lowest J reached (the best validation score
+            # with early stopping) and say so.
+            x, n_iter, stopped = lowest["x"], state["n_iter"], "interrupted"
         finally:
             if callbacks is not None:
                 callbacks.close()
@@ -1008,8 +1212,18 @@ class BackpropClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         if early is not None and early["best_x"] is not None:
             x = early["best_x"]
         elif stopped in (None, "breakdown") and np.all(np.isfinite(x)):
-            with _blas_thread_limit(X.shape[0], nn_params.shape[0]):
+            with (
+                _blas_thread_limit(X.shape[0], nn_params.shape[0]),
+                contextlib.suppress(_NonFiniteCostError),
+            ):
                 x, _ = _newton_polish(evals.evaluate, x, self.tol)
+            _warn_if_stalled(self, solver, result, n_iter, evals.at(x)[1], X.dtype)
+        if stopped == "interrupted":
+            warnings.warn(
+                _interrupted_message(n_iter, self.max_iter, evals.at(x)[0]),
+                ConvergenceWarning,
+                stacklevel=_caller_stacklevel(),
+            )
         if self.verbose and stopped == "early_stopping":
             scores = np.asarray(early["scores"])
             best = int(np.flatnonzero(scores == scores.max())[-1]) + 1
@@ -1058,7 +1272,10 @@ class BackpropClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             dtype=(np.float64, np.float32),
             reset=False,
         )
-        return self._forward_z(self.thetas_, X)
+        with np.errstate(over="ignore", invalid="ignore"):  # checked below
+            z = self._forward_z(self.thetas_, X)
+        _check_forward_not_nan(z)
+        return z
 
     def _is_multilabel(self):
         return self._label_binarizer.y_type_ == "multilabel-indicator"
