@@ -694,3 +694,67 @@ def test_non_finite_step_stops_the_optimizer():
     with pytest.raises(classifier_module._StopTrainingError) as stop:
         evals(np.array([1.0, np.nan]))
     assert stop.value.reason == "breakdown" and evals.n_fun == 1
+
+
+def interrupt_after(monkeypatch, n_iterations):
+    """Make the optimizer's callback raise KeyboardInterrupt after n iterations."""
+    real_minimize = classifier_module.minimize
+
+    def minimize(*args, callback, **kwargs):
+        count = [0]
+
+        def interrupting(intermediate_result):
+            callback(intermediate_result)
+            count[0] += 1
+            if count[0] == n_iterations:
+                raise KeyboardInterrupt
+
+        return real_minimize(*args, callback=interrupting, **kwargs)
+
+    monkeypatch.setattr(classifier_module, "minimize", minimize)
+
+
+@pytest.mark.parametrize("solver", ["TNC", "trust-krylov"])
+def test_interrupt_keeps_lowest_cost_for_new_solvers(iris, monkeypatch, solver):
+    X, y = iris
+    interrupt_after(monkeypatch, 4)
+    clf = BackpropClassifier(hidden_layer_sizes=(3,), solver=solver, random_state=0)
+    with pytest.warns(ConvergenceWarning, match="interrupted"):
+        clf.fit(X, y)
+    assert clf.n_iter_ == 4 and clf.loss_ == min(clf.loss_curve_)
+
+
+def test_interrupt_with_early_stopping_keeps_best_validation_weights(
+    noisy, monkeypatch
+):
+    X, y = noisy
+    interrupt_after(monkeypatch, 6)
+    with pytest.warns(ConvergenceWarning, match="interrupted"):
+        clf = fit_early_stopping(X, y, "trust-ncg")
+    scores = np.asarray(clf.validation_scores_)
+    assert clf.n_iter_ == len(scores) == 6
+    last_best = len(scores) - 1 - int(np.argmax(scores[::-1]))
+    assert clf.loss_ == pytest.approx(clf.loss_curve_[last_best], rel=1e-12)
+
+
+@pytest.mark.parametrize("solver", ["Newton-CG", "trust-ncg", "TNC"])
+def test_non_finite_cost_is_a_clear_error_for_new_solvers(iris, monkeypatch, solver):
+    X, y = iris
+    real = classifier_module.make_cost_function
+    calls = [0]
+
+    def nan_after_three(*args, **kwargs):
+        fun = real(*args, **kwargs)
+
+        def wrapped(p):
+            calls[0] += 1
+            J, grad = fun(p)
+            return (np.nan, grad) if calls[0] > 3 else (J, grad)
+
+        return wrapped
+
+    monkeypatch.setattr(classifier_module, "make_cost_function", nan_after_three)
+    clf = BackpropClassifier(hidden_layer_sizes=(3,), solver=solver, random_state=0)
+    with pytest.raises(ValueError, match="became NaN or infinite"):
+        clf.fit(X, y)
+    assert not hasattr(clf, "thetas_")
