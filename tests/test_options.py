@@ -758,3 +758,20 @@ def test_non_finite_cost_is_a_clear_error_for_new_solvers(iris, monkeypatch, sol
     with pytest.raises(ValueError, match="became NaN or infinite"):
         clf.fit(X, y)
     assert not hasattr(clf, "thetas_")
+
+
+def test_loss_curve_display_draws_early_stopping_scores(noisy):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from skbackprop.inspection import LossCurveDisplay
+
+    clf = fit_early_stopping(*noisy, "L-BFGS-B")
+    display = LossCurveDisplay.from_estimator(clf)
+    _, scores = display.validation_line_.get_data()
+    np.testing.assert_array_equal(scores, clf.validation_scores_)
+    _, loss = display.line_.get_data()
+    np.testing.assert_array_equal(loss, clf.loss_curve_)
+    plt.close(display.figure_)
