@@ -213,13 +213,16 @@ def _warn_if_stalled(est, solver, result, n_iter, grad, dtype):
     gmax = float(np.max(np.abs(grad)))
     if not gmax > max(est.tol, _STALLED_GTOL.get(np.dtype(dtype), 1e-3)):
         return
-    # Status 2 is a failed line search in L-BFGS-B, CG and BFGS; L-BFGS-B's
-    # success with ``ftol=0`` means J did not decrease at all.
+    # A failed line search is status 2 in L-BFGS-B, CG, BFGS and Newton-CG,
+    # status 4 in TNC; L-BFGS-B's success with ``ftol=0`` means J did not
+    # decrease at all.
     status = getattr(result, "status", None)
     message = str(getattr(result, "message", "")).strip()
     if result is None:
         reason = "its step became NaN or infinite"
-    elif status == 2 and solver in ("L-BFGS-B", "CG", "BFGS"):
+    elif (status == 2 and solver in ("L-BFGS-B", "CG", "BFGS", "Newton-CG")) or (
+        status == 4 and solver == "TNC"
+    ):
         reason = "its line search could not lower J"
     elif status == 0 and solver == "L-BFGS-B":
         reason = "J stopped decreasing"
