@@ -243,10 +243,10 @@ def _warn_if_stalled(est, solver, result, n_iter, grad, dtype):
 
 def _non_finite_message(n_iter, dtype):
     return (
-        f"The cost J or its gradient became NaN or infinite after {n_iter} "
-        "iterations: the data (or alpha, or epsilon_init) are too large for "
-        f"{np.dtype(dtype)} arithmetic. Scale the data (e.g. with StandardScaler) "
-        "or lower alpha."
+        "The cost J, its gradient or the optimizer's step became NaN or "
+        f"infinite after {n_iter} iterations: the data (or alpha, or "
+        f"epsilon_init) are too large for {np.dtype(dtype)} arithmetic. Scale "
+        "the data (e.g. with StandardScaler) or lower alpha."
     )
 
 
