@@ -6,6 +6,7 @@ the data, encode the labels, hand the unrolled parameters and
 and store the results.
 """
 
+import collections
 import contextlib
 import functools
 import numbers
@@ -15,17 +16,43 @@ import time
 import warnings
 
 import numpy as np
-from scipy.optimize import NoConvergence, OptimizeResult, minimize, newton_krylov
-from scipy.special import expit, log_expit, logsumexp
+from scipy.optimize import NoConvergence, minimize, newton_krylov
+from scipy.special import log_expit, logsumexp
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import accuracy_score
+from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import check_random_state, check_scalar
+from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 from threadpoolctl import ThreadpoolController
 
-from .backprop import forward_layer, init_thetas, make_cost_function, roll, unroll
+from .backprop import (
+    ACTIVATIONS,
+    OUTPUT_ACTIVATIONS,
+    forward_propagate,
+    init_thetas,
+    make_cost_function,
+    make_hessian_vector_product,
+    roll,
+    unroll,
+)
+
+try:  # scikit-learn's callback API (scikit-learn >= 1.9)
+    from sklearn.callback import CallbackSupportMixin, with_callbacks
+
+    _HAS_SKLEARN_CALLBACKS = True
+except ImportError:  # older scikit-learn: the estimator works without it
+
+    class CallbackSupportMixin:  # noqa: D101 - placeholder base class
+        pass
+
+    def with_callbacks(method):
+        return method
+
+    _HAS_SKLEARN_CALLBACKS = False
 
 #: Below this many floating-point operations per cost evaluation, numpy's BLAS
 #: (the evaluation's matrix products) runs on one thread during fit. Set it to
@@ -313,16 +340,150 @@ def _check_label_types(y):
 
 
 #: Gradient-based ``scipy.optimize.minimize`` methods accepted as ``solver``.
-_SOLVERS = ("L-BFGS-B", "CG", "BFGS")
+_SOLVERS = (
+    "L-BFGS-B",
+    "CG",
+    "BFGS",
+    "TNC",
+    "Newton-CG",
+    "trust-ncg",
+    "trust-krylov",
+)
+#: The solvers that use exact Hessian-vector products (``hessp``).
+_HESSP_SOLVERS = ("Newton-CG", "trust-ncg", "trust-krylov")
+#: BFGS keeps a dense ``n_params x n_params`` inverse-Hessian estimate, which
+#: scipy updates with two dense matrix products per iteration (~4 n_params^3
+#: flops: about 1 s per iteration at 2000 parameters on one core). Warn above
+#: this many parameters (8 MB, ~4 Gflop per iteration).
+_BFGS_WARN_PARAMS = 1000
 
 
-class BackpropClassifier(ClassifierMixin, BaseEstimator):
+def _canonical_solver(solver):
+    """The spelling of ``_SOLVERS`` matching ``solver`` (case-insensitive), or None."""
+    if isinstance(solver, str):
+        for name in _SOLVERS:
+            if name.lower() == solver.lower():
+                return name
+    return None
+
+
+class _StopTrainingError(Exception):
+    """Raised from the optimizer's callback to end training; carries the reason."""
+
+    def __init__(self, reason):
+        super().__init__(reason)
+        self.reason = reason
+
+
+class _Evaluations:
+    """Count the cost and Hessian-vector evaluations, remembering the latest ones.
+
+    The optimizer's callback needs ``J`` and the gradient at the iterate
+    ``x_k``; every solver has just evaluated it there (TNC passes only
+    ``x_k``), so they are looked up instead of computed again.
+    """
+
+    def __init__(self, fun, hessp=None, cache_size=4):
+        self._fun = fun
+        self._hessp = hessp
+        self._cache = collections.deque(maxlen=cache_size)
+        self.n_fun = 0
+        self.n_hessp = 0
+        self._hessp_x = self._hessp_at_x = None
+
+    def __call__(self, x):
+        if not np.all(np.isfinite(x)):
+            # trust-krylov's subproblem solver can break down to a NaN step
+            # once the gradient is tiny: keep the last iterate instead.
+            raise _StopTrainingError("breakdown")
+        return self.evaluate(x)
+
+    def evaluate(self, x):
+        """``(J, grad)`` at ``x``, counted and remembered."""
+        J, grad = self._fun(x)
+        self.n_fun += 1
+        self._cache.append((x.copy(), J, grad))
+        return J, grad
+
+    def hessp(self, x, v):
+        # The solvers ask for many products at one x: build its passes once.
+        if self._hessp_x is None or not np.array_equal(self._hessp_x, x):
+            self._hessp_x, self._hessp_at_x = x.copy(), self._hessp(x)
+        self.n_hessp += 1
+        return self._hessp_at_x(v)
+
+    def at(self, x):
+        """``(J, grad)`` at ``x``, from the cache when already evaluated."""
+        for x_seen, J, grad in reversed(self._cache):
+            if np.array_equal(x_seen, x):
+                return J, grad
+        return self.evaluate(x)
+
+
+class _IterationCallbacks:
+    """Forward each optimizer iteration to scikit-learn's callbacks.
+
+    Mirrors scikit-learn's ``_LbfgsCallbackBridge`` of ``LogisticRegression``:
+    each iteration is a subtask of the fit task; when the optimizer reports an
+    iteration, the running subtask ends and the next one begins. ``close``
+    ends the last, never-run subtask as an empty task.
+    """
+
+    def __init__(self, callback_ctx, estimator, X, y, metadata, layer_sizes, x0):
+        self._ctx = callback_ctx
+        self._estimator = estimator
+        self._X = X
+        self._y = y
+        self._metadata = metadata
+        self._layer_sizes = layer_sizes
+        self._iter_ctx = self._begin(x0, 0)
+
+    def _attributes(self, x, n_iter):
+        def reconstruct():
+            thetas = [t.copy() for t in roll(x, self._layer_sizes)]
+            return {
+                "thetas_": thetas,
+                "layer_sizes_": self._layer_sizes,
+                "n_iter_": n_iter,
+            }
+
+        return reconstruct
+
+    def _begin(self, x, n_iter):
+        ctx = self._ctx.subcontext(task_name="iteration")
+        ctx.call_on_fit_task_begin(
+            estimator=self._estimator,
+            X=self._X,
+            y=self._y,
+            metadata=self._metadata,
+            reconstruction_attributes=self._attributes(x.copy(), n_iter),
+        )
+        return ctx
+
+    def iteration_done(self, x, n_iter):
+        """End iteration ``n_iter`` at ``x``; return True if a callback asks to stop."""
+        x = x.copy()
+        stop = self._iter_ctx.call_on_fit_task_end(
+            estimator=self._estimator,
+            X=self._X,
+            y=self._y,
+            metadata=self._metadata,
+            reconstruction_attributes=self._attributes(x, n_iter),
+        )
+        self._iter_ctx = self._begin(x, n_iter)
+        return stop
+
+    def close(self):
+        self._iter_ctx.call_on_fit_task_end(estimator=self._estimator)
+
+
+class BackpropClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
     """Neural-network classifier trained as in Andrew Ng's Machine Learning course.
 
-    A fully connected network of sigmoid units. Each layer ``l`` has one
-    weight matrix ``Theta(l)`` of shape ``(s_{l+1}, s_l + 1)`` whose column 0
-    multiplies the bias unit. Training minimises the course's regularised
-    logistic cost
+    A fully connected network, of sigmoid units by default. Each layer ``l``
+    has one weight matrix ``Theta(l)`` of shape ``(s_{l+1}, s_l + 1)`` whose
+    column 0 multiplies the bias unit. Training minimises the course's
+    regularised logistic cost
 
     ``J = (1/m) sum_i sum_k [-y_ik log h_k(x_i) - (1 - y_ik) log(1 - h_k(x_i))]
     + (alpha / 2m) sum_l sum_{j>=1} Theta(l)_{:,j}^2``
@@ -332,7 +493,16 @@ class BackpropClassifier(ClassifierMixin, BaseEstimator):
 
     The output layer has one sigmoid unit per class (one-vs-all, as in the
     course) for multiclass targets, a single unit for binary targets, and one
-    unit per label for a multilabel indicator matrix.
+    unit per label for a multilabel indicator matrix. With
+    ``output_activation="softmax"`` it is a softmax over one unit per class
+    (two units for binary targets) and ``J``'s data term is the categorical
+    cross-entropy.
+
+    ``X`` may be dense or a scipy sparse CSR/CSC matrix (as produced by
+    :class:`~sklearn.feature_extraction.text.TfidfVectorizer`); a sparse ``X``
+    is multiplied as it is by the first layer and never densified. float32
+    ``X`` is computed in float32 (the optimizer's parameter vector stays
+    float64); anything else is converted to float64.
 
     Parameters
     ----------
@@ -351,21 +521,37 @@ class BackpropClassifier(ClassifierMixin, BaseEstimator):
         to 400.
     tol : float, default=1e-10
         Stop when the largest gradient component falls below ``tol``
-        (L-BFGS-B's ``gtol``; ``tol`` of the other solvers). L-BFGS-B also
-        stops when ``J`` no longer decreases at all. The small default trains
-        to convergence, so that fits that differ only by rounding (rows in
-        another order, integer sample weights instead of repeated rows) agree
-        to about 1e-8; raise it (say to 1e-5) for faster, looser fits.
-    solver : {"L-BFGS-B", "CG", "BFGS"}, default="L-BFGS-B"
-        The :func:`scipy.optimize.minimize` method. ``"CG"`` is the closest to
-        the course's ``fmincg``.
+        (L-BFGS-B's ``gtol``; the ``tol`` of :func:`scipy.optimize.minimize`
+        for the other solvers, which for ``"Newton-CG"`` bounds the step).
+        L-BFGS-B also stops when ``J`` no longer decreases at all. The small
+        default trains to convergence, so that fits that differ only by
+        rounding (rows in another order, integer sample weights instead of
+        repeated rows) agree to about 1e-8; raise it (say to 1e-5) for
+        faster, looser fits. With ``early_stopping``, also the least gain in
+        validation score that counts as an improvement.
+    solver : {"L-BFGS-B", "CG", "BFGS", "TNC", "Newton-CG", "trust-ncg", \
+"trust-krylov"}, default="L-BFGS-B"
+        The :func:`scipy.optimize.minimize` method (names are matched without
+        regard to case). ``"CG"`` is the closest to the course's ``fmincg``.
+        ``"BFGS"`` stores a dense ``n_params x n_params`` matrix and scipy
+        updates it with dense matrix products (O(n_params^3) per iteration):
+        a ``UserWarning`` says so above 1000 parameters.
+        ``"Newton-CG"``, ``"trust-ncg"`` and ``"trust-krylov"`` are
+        second-order methods given exact Hessian-vector products
+        (:func:`~skbackprop.backprop.hessian_vector_product`, by
+        Pearlmutter's R-operator) as ``hessp``; those products take all rows
+        at once, whatever ``batch_size``.
     epsilon_init : float or None, default=None
         Initial weights are uniform in ``[-epsilon_init, epsilon_init]``.
         ``None`` uses ``sqrt(6) / sqrt(s_l + s_{l+1})`` per layer.
     random_state : int, RandomState instance or None, default=None
-        Seeds the initial weights. Pass an int for reproducible fits.
+        Seeds the initial weights and the early-stopping hold-out. Pass an
+        int for reproducible fits.
     verbose : int, default=0
-        If > 0, print one line per iteration.
+        If > 0, print a table with one line per iteration: the iteration,
+        ``J``, the norm of its gradient, the validation score (with
+        ``early_stopping``) and the time since the start of ``fit``.
+        0 prints nothing.
     warm_start : bool, default=False
         If True, ``fit`` starts from the ``thetas_`` of the previous fit
         (same classes and layer sizes) instead of new random weights.
@@ -376,6 +562,47 @@ class BackpropClassifier(ClassifierMixin, BaseEstimator):
         ``n_samples * sum(hidden_layer_sizes)`` numbers to
         ``batch_size * sum(hidden_layer_sizes)``. ``None`` takes all rows at
         once, the fastest when they fit in memory.
+    activation : {"sigmoid", "tanh", "relu"}, default="sigmoid"
+        The hidden units' activation ``g``: the course's logistic sigmoid,
+        the hyperbolic tangent, or the rectified linear unit ``max(z, 0)``.
+    output_activation : {"sigmoid", "softmax"}, default="sigmoid"
+        ``"sigmoid"``: one logistic unit per class and the course's cost;
+        ``"softmax"``: a softmax over the classes and the categorical
+        cross-entropy. ``"softmax"`` needs one label per sample (binary or
+        multiclass ``y``); a multilabel ``y`` raises a ``ValueError``. The
+        softmax's output biases, defined only up to a common constant, are
+        centred to mean 0 after fit.
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes, multiplying each sample's ``sample_weight``
+        (so ``m`` in ``J`` becomes the sum of the products). A dict maps class
+        labels to weights (missing classes get 1). ``"balanced"`` uses
+        ``n_samples / (n_classes * np.bincount(y))``, with counts weighted by
+        ``sample_weight`` when it is given. Not supported for multilabel
+        ``y``.
+    early_stopping : bool, default=False
+        Hold out a stratified ``validation_fraction`` of the training data
+        (at least one sample per class; a plain random hold-out when a class
+        has a single sample),
+        score the network on it (accuracy, weighted by ``sample_weight``)
+        after every optimizer iteration, for every solver, and stop when the
+        score has not improved by more than ``tol`` for ``n_iter_no_change``
+        consecutive iterations. The weights with the best score are kept (of
+        equal scores, the latest: accuracy on a small hold-out often stays
+        flat for many quasi-Newton iterations).
+    validation_fraction : float, default=0.1
+        Fraction of the training data held out when ``early_stopping``;
+        strictly between 0 and 1.
+    n_iter_no_change : int, default=10
+        With ``early_stopping``, the number of consecutive iterations without
+        improvement after which training stops.
+    max_fun : int, default=15000
+        Maximum number of cost (and gradient) evaluations, as in
+        :class:`~sklearn.neural_network.MLPClassifier`, for every solver.
+        It is checked after each iteration (L-BFGS-B and TNC also check it
+        themselves), so the last iteration's line search may go a few
+        evaluations past it. Hessian-vector products are not counted (see
+        ``n_hessp_evals_``). A :class:`~sklearn.exceptions.ConvergenceWarning`
+        is raised when it is reached.
 
     Attributes
     ----------
@@ -392,15 +619,40 @@ class BackpropClassifier(ClassifierMixin, BaseEstimator):
         ``(s_{l+1}, s_l + 1)``, bias in column 0.
     n_iter_ : int
         Number of optimizer iterations run.
+    n_fun_evals_ : int
+        Number of cost-and-gradient evaluations during fit (the optimizer's,
+        plus those of the final Newton refinement).
+    n_hessp_evals_ : int
+        Number of Hessian-vector products (0 for first-order solvers).
     loss_ : float
-        The cost ``J`` at ``thetas_``.
+        The cost ``J`` at ``thetas_`` (on the training part of the data when
+        ``early_stopping``).
     loss_curve_ : list of float
         ``J`` after each iteration.
+    validation_scores_ : list of float or None
+        With ``early_stopping``, the validation score after each iteration;
+        otherwise None.
+    best_validation_score_ : float or None
+        With ``early_stopping``, the best validation score, that of
+        ``thetas_``; otherwise None.
 
     See Also
     --------
     sklearn.neural_network.MLPClassifier : scikit-learn's multi-layer
         perceptron.
+
+    Notes
+    -----
+    With scikit-learn 1.9 or later the estimator supports scikit-learn's
+    callback API: ``clf.set_callbacks(ProgressBar())`` (from
+    ``sklearn.callback``) reports every optimizer iteration as a subtask of
+    ``fit``, for every solver, as ``LogisticRegression`` does for L-BFGS. A
+    callback's ``on_fit_task_end`` returning True stops training after that
+    iteration, keeping its weights.
+
+    When the optimizer stops before ``max_iter`` on its own, the minimum is
+    refined by a few Newton-Krylov steps on the gradient (kept only if they
+    lower the gradient without raising ``J``); not after early stopping.
 
     Examples
     --------
@@ -426,6 +678,13 @@ class BackpropClassifier(ClassifierMixin, BaseEstimator):
         verbose=0,
         warm_start=False,
         batch_size=None,
+        activation="sigmoid",
+        output_activation="sigmoid",
+        class_weight=None,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        max_fun=15000,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.alpha = alpha
@@ -437,6 +696,13 @@ class BackpropClassifier(ClassifierMixin, BaseEstimator):
         self.verbose = verbose
         self.warm_start = warm_start
         self.batch_size = batch_size
+        self.activation = activation
+        self.output_activation = output_activation
+        self.class_weight = class_weight
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
 
     # ------------------------------------------------------------------
     # Validation
@@ -470,10 +736,10 @@ class BackpropClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(f"alpha must be finite, got {self.alpha!r}.")
         check_scalar(self.max_iter, "max_iter", numbers.Integral, min_val=1)
         check_scalar(self.tol, "tol", numbers.Real, min_val=0.0)
-        if self.solver not in _SOLVERS:
+        if _canonical_solver(self.solver) is None:
             raise ValueError(
-                f"solver must be one of {', '.join(map(repr, _SOLVERS))}; "
-                f"got {self.solver!r}."
+                "solver must be one of the gradient-based scipy.optimize.minimize "
+                f"methods {', '.join(map(repr, _SOLVERS))}; got {self.solver!r}."
             )
         if self.epsilon_init is not None:
             check_scalar(
@@ -489,6 +755,38 @@ class BackpropClassifier(ClassifierMixin, BaseEstimator):
             raise TypeError(f"warm_start must be a bool, got {self.warm_start!r}.")
         if self.batch_size is not None:
             check_scalar(self.batch_size, "batch_size", numbers.Integral, min_val=1)
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(
+                f"activation must be one of {', '.join(map(repr, ACTIVATIONS))}; "
+                f"got {self.activation!r}."
+            )
+        if self.output_activation not in OUTPUT_ACTIVATIONS:
+            raise ValueError(
+                "output_activation must be one of "
+                f"{', '.join(map(repr, OUTPUT_ACTIVATIONS))}; "
+                f"got {self.output_activation!r}."
+            )
+        cw = self.class_weight
+        if not (cw is None or isinstance(cw, dict) or cw == "balanced"):
+            raise ValueError(
+                f"class_weight must be None, 'balanced' or a dict; got {cw!r}."
+            )
+        if not isinstance(self.early_stopping, (bool, np.bool_)):
+            raise TypeError(
+                f"early_stopping must be a bool, got {self.early_stopping!r}."
+            )
+        check_scalar(
+            self.validation_fraction,
+            "validation_fraction",
+            numbers.Real,
+            min_val=0.0,
+            max_val=1.0,
+            include_boundaries="neither",
+        )
+        check_scalar(
+            self.n_iter_no_change, "n_iter_no_change", numbers.Integral, min_val=1
+        )
+        check_scalar(self.max_fun, "max_fun", numbers.Integral, min_val=1)
         _check_finite_and_not_bool(self)
         return tuple(int(s) for s in hidden)
 
@@ -548,25 +846,59 @@ class BackpropClassifier(ClassifierMixin, BaseEstimator):
                     f"in the previous call to fit. Previously got {self.classes_}, "
                     f"`y` has {new_classes}."
                 )
-        return self._label_binarizer.transform(y).astype(np.float64)
+        Y = self._label_binarizer.transform(y).astype(np.float64)
+        if self.output_activation == "softmax":
+            if self._label_binarizer.y_type_ == "multilabel-indicator":
+                raise ValueError(
+                    "output_activation='softmax' needs one label per sample (binary "
+                    "or multiclass y), but y is a multilabel indicator matrix; use "
+                    "output_activation='sigmoid' for multilabel targets."
+                )
+            if Y.shape[1] == 1:  # binary: one softmax unit per class
+                Y = np.hstack([1.0 - Y, Y])
+        return Y
+
+    def _class_sample_weight(self, y, sample_weight):
+        """Fold ``class_weight`` into the per-sample weights (None if both unset)."""
+        if self.class_weight is None:
+            return sample_weight
+        if self._label_binarizer.y_type_ == "multilabel-indicator":
+            raise ValueError(
+                "class_weight is not supported for multilabel y; pass "
+                "sample_weight instead."
+            )
+        y = column_or_1d(y)
+        classes = self._label_binarizer.classes_
+        with np.errstate(divide="ignore", invalid="ignore"):
+            weights = compute_class_weight(
+                self.class_weight, classes=classes, y=y, sample_weight=sample_weight
+            )
+        # "balanced" gives a class whose samples all weigh 0 an infinite
+        # weight; those samples count for nothing either way.
+        weights = np.asarray(weights, dtype=np.float64)
+        weights[~np.isfinite(weights)] = 0.0
+        per_sample = weights[np.searchsorted(classes, y)]
+        return per_sample if sample_weight is None else per_sample * sample_weight
 
     # ------------------------------------------------------------------
     # Fitting
     # ------------------------------------------------------------------
 
     @_unchanged_on_error
+    @with_callbacks
     def fit(self, X, y, sample_weight=None):
         """Train the network by minimising the regularised cost.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data.
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data; a sparse matrix is used as CSR or CSC without
+            densifying it, float32 data is computed in float32.
         y : array-like of shape (n_samples,) or (n_samples, n_labels)
             Class labels of any type, or a multilabel 0/1 indicator matrix.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weight of each sample. The cost's ``m`` becomes
-            ``sum(sample_weight)``.
+            ``sum(sample_weight)``. Multiplied by ``class_weight``.
 
         Returns
         -------
@@ -574,19 +906,24 @@ class BackpropClassifier(ClassifierMixin, BaseEstimator):
             The fitted estimator.
         """
         hidden = self._validate_params()
+        solver = _canonical_solver(self.solver)
         warm = self.warm_start and hasattr(self, "thetas_")
         X, y = validate_data(
             self,
             X,
             y,
             multi_output=True,
+            accept_sparse=("csr", "csc"),
             dtype=(np.float64, np.float32),
             reset=not warm,
         )
         sample_weight = self._validate_sample_weight(sample_weight, X.shape[0])
+        user_sample_weight = sample_weight
         Y = self._encode_targets(y, refit_classes=not warm)
+        sample_weight = self._class_sample_weight(y, sample_weight)
 
         layer_sizes = (X.shape[1], *hidden, Y.shape[1])
+        rng = check_random_state(self.random_state)
         if warm and tuple(self.layer_sizes_) == layer_sizes:
             nn_params = unroll(self.thetas_)
         elif warm:
@@ -595,166 +932,402 @@ class BackpropClassifier(ClassifierMixin, BaseEstimator):
                 f"previously {self.layer_sizes_}, now {layer_sizes}."
             )
         else:
-            rng = check_random_state(self.random_state)
             nn_params = unroll(init_thetas(layer_sizes, self.epsilon_init, rng))
 
-        result, loss_curve = self._minimize(nn_params, layer_sizes, X, Y, sample_weight)
+        n_params = nn_params.shape[0]
+        if solver == "BFGS" and n_params > _BFGS_WARN_PARAMS:
+            warnings.warn(
+                f"solver='BFGS' stores a dense {n_params} x {n_params} inverse "
+                f"Hessian ({8 * n_params**2 / 2**20:.0f} MiB) and updates it with "
+                f"dense matrix products (~{4 * n_params**3 / 1e9:.0f} Gflop per "
+                "iteration); 'L-BFGS-B' needs O(n_params) memory and time per "
+                "iteration.",
+                UserWarning,
+                stacklevel=_caller_stacklevel(),
+            )
+
+        validation = None
+        if self.early_stopping:
+            X, Y, y, sample_weight, validation = self._split_validation(
+                X, Y, y, sample_weight, rng
+            )
+
+        callbacks = None
+        if _HAS_SKLEARN_CALLBACKS:
+            callback_ctx = self._init_callback_context(max_subtasks=self.max_iter + 1)
+            metadata = (
+                None
+                if user_sample_weight is None
+                else {"sample_weight": user_sample_weight}
+            )
+            callback_ctx.call_on_fit_task_begin(
+                estimator=self, X=X, y=y, metadata=metadata
+            )
+            if hasattr(self, "_skl_callbacks"):  # as LogisticRegression does
+                callbacks = _IterationCallbacks(
+                    callback_ctx, self, X, y, metadata, layer_sizes, nn_params
+                )
 
         self.layer_sizes_ = layer_sizes
-        self.thetas_ = [t.copy() for t in roll(result.x, layer_sizes)]
-        self.n_iter_ = int(result.nit)
-        self.loss_ = float(result.fun)
-        self.loss_curve_ = loss_curve
-        if self.n_iter_ >= self.max_iter:
+        fit = self._minimize(
+            solver, nn_params, layer_sizes, X, Y, sample_weight, validation, callbacks
+        )
+
+        self.thetas_ = [t.copy() for t in roll(fit["x"], layer_sizes)]
+        if self.output_activation == "softmax":
+            # softmax(z + c) == softmax(z): the unpenalised output biases are
+            # defined only up to a common constant. Centre them, so that the
+            # same minimum always gives the same decision_function.
+            self.thetas_[-1][:, 0] -= self.thetas_[-1][:, 0].mean()
+        self.n_iter_ = fit["n_iter"]
+        self.n_fun_evals_ = fit["n_fun_evals"]
+        self.n_hessp_evals_ = fit["n_hessp_evals"]
+        self.loss_ = fit["loss"]
+        self.loss_curve_ = fit["loss_curve"]
+        self.validation_scores_ = fit["validation_scores"]
+        self.best_validation_score_ = fit["best_validation_score"]
+        if _HAS_SKLEARN_CALLBACKS:
+            callback_ctx.call_on_fit_task_end(
+                estimator=self,
+                X=X,
+                y=y,
+                metadata=metadata,
+                reconstruction_attributes={},
+            )
+        if fit["stopped"] == "max_iter":
             warnings.warn(
-                f"{self.solver} reached max_iter={self.max_iter} iterations before "
+                f"{solver} reached max_iter={self.max_iter} iterations before "
                 "converging. Increase max_iter or scale the data.",
+                ConvergenceWarning,
+                stacklevel=_caller_stacklevel(),
+            )
+        elif fit["stopped"] == "max_fun":
+            warnings.warn(
+                f"{solver} reached max_fun={self.max_fun} cost evaluations before "
+                "converging. Increase max_fun or max_iter, or scale the data.",
                 ConvergenceWarning,
                 stacklevel=_caller_stacklevel(),
             )
         return self
 
-    def _minimize(self, nn_params, layer_sizes, X, Y, sample_weight):
-        """Run the optimizer; return its result and ``J`` after each iteration.
+    def _split_validation(self, X, Y, y, sample_weight, rng):
+        """Hold out ``validation_fraction`` of the rows for early stopping.
 
-        A non-finite ``J`` or gradient stops the fit with a ``ValueError``; a
-        :class:`KeyboardInterrupt` keeps the best iterate reached so far and
-        warns; a fit that stops early away from a minimum warns.
+        Stratified by class (at least one row of each class held out) where
+        every class has two or more rows; otherwise, on tiny data, a plain
+        random hold-out.
         """
-        cost = _finite_cost(
+        n_samples = X.shape[0]
+        if n_samples < 2:
+            raise ValueError(
+                "early_stopping=True needs at least 2 samples to hold out a "
+                f"validation set; got {n_samples}."
+            )
+        multilabel = self._label_binarizer.y_type_ == "multilabel-indicator"
+        indices = np.arange(n_samples)
+        n_val = min(
+            max(int(np.ceil(self.validation_fraction * n_samples)), 1),
+            n_samples - 1,
+        )
+        split = None
+        if not multilabel:
+            n_classes = len(self.classes_)
+            n_val_stratified = max(n_val, n_classes)
+            if n_samples - n_val_stratified >= n_classes:
+                try:
+                    split = train_test_split(
+                        indices,
+                        test_size=n_val_stratified,
+                        stratify=y,
+                        random_state=rng,
+                    )
+                except ValueError:  # a class with a single row
+                    split = None
+        if split is None:
+            split = train_test_split(indices, test_size=n_val, random_state=rng)
+        train, val = split
+        sw_val = None if sample_weight is None else sample_weight[val]
+        if sw_val is not None and not sw_val.sum() > 0:
+            sw_val = None
+        if sample_weight is not None:
+            sample_weight = sample_weight[train]
+            if not sample_weight.sum() > 0:
+                raise ValueError(
+                    "early_stopping=True left only samples of zero weight for "
+                    "training; lower validation_fraction or change sample_weight."
+                )
+        validation = (X[val], y[val], sw_val)
+        return X[train], Y[train], y[train], sample_weight, validation
+
+    # ------------------------------------------------------------------
+    # The objective and the optimizer
+    # ------------------------------------------------------------------
+
+    def _objective(self, layer_sizes, X, Y, sample_weight):
+        """The function the optimizer minimises, ``nn_params -> (J, grad)``.
+
+        The one place where the cost is built for training. A NaN or
+        infinite ``J`` or gradient raises :class:`_NonFiniteCostError`.
+        """
+        return _finite_cost(
             make_cost_function(
                 layer_sizes,
                 X,
                 Y,
                 float(self.alpha),
                 sample_weight,
+                activation=self.activation,
+                output_activation=self.output_activation,
                 batch_size=self.batch_size,
             )
         )
-        loss_curve = []
-        best = {"x": nn_params, "fun": None}
-        start = time.perf_counter()
-        if self.verbose:
-            print(f"{'iter':>6} {'J':>14} {'|grad|':>12} {'time (s)':>10}")
 
-        def callback(intermediate_result):
-            loss_curve.append(float(intermediate_result.fun))
-            if best["fun"] is None or loss_curve[-1] <= best["fun"]:
-                best["x"] = np.array(intermediate_result.x, dtype=np.float64)
-                best["fun"] = loss_curve[-1]
-            if self.verbose:
-                _, grad = cost(intermediate_result.x)
-                print(
-                    f"{len(loss_curve):>6d} {loss_curve[-1]:>14.8f} "
-                    f"{np.linalg.norm(grad):>12.4e} "
-                    f"{time.perf_counter() - start:>10.3f}"
-                )
+    def _hessp(self, layer_sizes, X, Y, sample_weight):
+        """``nn_params -> (v -> H v)``: exact Hessian-vector products of the cost."""
+        return functools.partial(
+            make_hessian_vector_product,
+            layer_sizes=layer_sizes,
+            X=X,
+            Y=Y,
+            alpha=float(self.alpha),
+            sample_weight=sample_weight,
+            activation=self.activation,
+            output_activation=self.output_activation,
+        )
 
-        if self.solver == "L-BFGS-B":
+    def _solver_options(self, solver):
+        """``tol`` and ``options`` for :func:`scipy.optimize.minimize`."""
+        if solver == "L-BFGS-B":
             options = {
                 "maxiter": self.max_iter,
                 "gtol": self.tol,
                 "ftol": 0.0,
-                "maxfun": 15000,
+                "maxfun": self.max_fun,
             }
-            tol = None
-        else:
-            options = {"maxiter": self.max_iter}
-            tol = self.tol
-        with _blas_thread_limit(X.shape[0], nn_params.shape[0]):
-            try:
+            return None, options
+        if solver == "TNC":  # no maxiter option: the callback enforces it
+            return self.tol, {"maxfun": self.max_fun}
+        return self.tol, {"maxiter": self.max_iter}
+
+    def _minimize(
+        self, solver, nn_params, layer_sizes, X, Y, sample_weight, validation, callbacks
+    ):
+        """Run the optimizer with a per-iteration callback; return what fit stores.
+
+        The callback records ``J``, prints the verbose table, scores the
+        early-stopping hold-out and keeps the best weights, forwards the
+        iteration to scikit-learn's callbacks, and stops the optimizer (by
+        raising :class:`_StopTrainingError`) on early stopping, ``max_iter``,
+        ``max_fun`` or a callback's request. Every solver gets it, whether it
+        passes an ``OptimizeResult`` or only ``x_k`` (TNC).
+        """
+        evals = _Evaluations(
+            self._objective(layer_sizes, X, Y, sample_weight),
+            self._hessp(layer_sizes, X, Y, sample_weight),
+        )
+        loss_curve = []
+        state = {"x": nn_params, "n_iter": 0}
+        lowest = {"x": nn_params, "fun": None}  # kept on Ctrl-C
+        early = None
+        if validation is not None:
+            early = {"scores": [], "best": -np.inf, "best_x": None, "no_change": 0}
+        start = time.perf_counter()
+        if self.verbose:
+            header = f"{'iter':>6} {'J':>16} {'|grad|':>12}"
+            if early is not None:
+                header += f" {'val. score':>11}"
+            print(header + f" {'time (s)':>10}")
+            print("-" * len(header + f" {'time (s)':>10}"))
+
+        def callback(intermediate_result):
+            x = getattr(intermediate_result, "x", intermediate_result)
+            J, grad = evals.at(x)
+            state["x"] = x.copy()
+            state["n_iter"] += 1
+            n_iter = state["n_iter"]
+            loss_curve.append(float(J))
+            if lowest["fun"] is None or J <= lowest["fun"]:
+                lowest["x"], lowest["fun"] = state["x"], float(J)
+            line = f"{n_iter:>6d} {J:>16.10f} {np.linalg.norm(grad):>12.4e}"
+            stop = None
+            if early is not None:
+                score = self._validation_score(x, layer_sizes, validation)
+                early["scores"].append(score)
+                line += f" {score:>11.6f}"
+                if score >= early["best"]:
+                    # Of equal scores keep the latest, most trained, weights.
+                    early["best_x"] = x.copy()
+                if score > early["best"] + self.tol:
+                    early["best"] = score
+                    early["no_change"] = 0
+                else:
+                    early["no_change"] += 1
+                    if early["no_change"] >= self.n_iter_no_change:
+                        stop = "early_stopping"
+            if self.verbose:
+                print(line + f" {time.perf_counter() - start:>10.3f}")
+            if callbacks is not None and callbacks.iteration_done(x, n_iter):
+                stop = stop or "callback"
+            if stop is None and n_iter >= self.max_iter:
+                stop = "max_iter"
+            if stop is None and evals.n_fun >= self.max_fun:
+                stop = "max_fun"
+            if stop is not None:
+                raise _StopTrainingError(stop)
+
+        tol, options = self._solver_options(solver)
+        stopped = None
+        # trlib (trust-krylov) warns about the NaN of such a breakdown itself.
+        quiet_trlib = (
+            np.errstate(invalid="ignore", over="ignore")
+            if solver == "trust-krylov"
+            else contextlib.nullcontext()
+        )
+        try:
+            with _blas_thread_limit(X.shape[0], nn_params.shape[0]), quiet_trlib:
                 result = minimize(
-                    cost,
+                    evals,
                     nn_params,
-                    method=self.solver,
+                    method=solver,
                     jac=True,
+                    hessp=evals.hessp if solver in _HESSP_SOLVERS else None,
                     tol=tol,
                     options=options,
                     callback=callback,
                 )
-                if result.nit < self.max_iter:
-                    with contextlib.suppress(_NonFiniteCostError):
-                        x, _ = _newton_polish(cost, result.x, self.tol)
-                        if x is not result.x:
-                            result.x, result.fun = x, cost(x)[0]
-            except _NonFiniteCostError:
-                raise ValueError(
-                    _non_finite_message(len(loss_curve), X.dtype)
-                ) from None
-            except KeyboardInterrupt:
-                return self._interrupted_result(best, cost, loss_curve), loss_curve
-            _warn_if_stalled(
-                self, self.solver, result, result.nit, cost(result.x)[1], X.dtype
-            )
-        return result, loss_curve
+            x = result.x
+            n_iter = int(getattr(result, "nit", state["n_iter"]))
+            if n_iter >= self.max_iter:
+                stopped = "max_iter"
+            elif evals.n_fun > self.max_fun:  # TNC stopping inside its line search
+                stopped = "max_fun"
+        except _StopTrainingError as stop:
+            x, n_iter, stopped = state["x"], state["n_iter"], stop.reason
+            result = None
+        except _NonFiniteCostError:
+            raise ValueError(_non_finite_message(state["n_iter"], X.dtype)) from None
+        except KeyboardInterrupt:
+            # Ctrl-C: keep the lowest J reached (the best validation score
+            # with early stopping) and say so.
+            x, n_iter, stopped = lowest["x"], state["n_iter"], "interrupted"
+        finally:
+            if callbacks is not None:
+                callbacks.close()
 
-    def _interrupted_result(self, best, cost, loss_curve):
-        """The result to keep after Ctrl-C: the best iterate seen, with a warning."""
-        if best["fun"] is None:
-            best["fun"] = float(cost(best["x"])[0])
-        warnings.warn(
-            _interrupted_message(len(loss_curve), self.max_iter, best["fun"]),
-            ConvergenceWarning,
-            stacklevel=_caller_stacklevel(),
-        )
-        return OptimizeResult(
-            x=best["x"],
-            fun=best["fun"],
-            nit=len(loss_curve),
-            success=False,
-            message="Interrupted by KeyboardInterrupt.",
-        )
+        if early is not None and early["best_x"] is not None:
+            x = early["best_x"]
+        elif stopped in (None, "breakdown") and np.all(np.isfinite(x)):
+            with (
+                _blas_thread_limit(X.shape[0], nn_params.shape[0]),
+                contextlib.suppress(_NonFiniteCostError),
+            ):
+                x, _ = _newton_polish(evals.evaluate, x, self.tol)
+            _warn_if_stalled(self, solver, result, n_iter, evals.at(x)[1], X.dtype)
+        if stopped == "interrupted":
+            warnings.warn(
+                _interrupted_message(n_iter, self.max_iter, evals.at(x)[0]),
+                ConvergenceWarning,
+                stacklevel=_caller_stacklevel(),
+            )
+        if self.verbose and stopped == "early_stopping":
+            scores = np.asarray(early["scores"])
+            best = int(np.flatnonzero(scores == scores.max())[-1]) + 1
+            print(
+                f"Validation score did not improve for {self.n_iter_no_change} "
+                f"iterations; keeping iteration {best} (score {early['best']:.6f})."
+            )
+        return {
+            "x": x,
+            "n_iter": n_iter,
+            "n_fun_evals": evals.n_fun,
+            "n_hessp_evals": evals.n_hessp,
+            "loss": float(evals.at(x)[0]),
+            "loss_curve": loss_curve,
+            "stopped": stopped,
+            "validation_scores": None if early is None else early["scores"],
+            "best_validation_score": (
+                None if early is None or early["best_x"] is None else early["best"]
+            ),
+        }
+
+    def _validation_score(self, nn_params, layer_sizes, validation):
+        """Accuracy on the early-stopping hold-out of the weights ``nn_params``."""
+        X_val, y_val, sw_val = validation
+        z = self._forward_z(roll(nn_params, layer_sizes), X_val)
+        y_pred = self._labels_from_z(z)
+        return float(accuracy_score(y_val, y_pred, sample_weight=sw_val))
 
     # ------------------------------------------------------------------
     # Prediction
     # ------------------------------------------------------------------
 
+    def _forward_z(self, thetas, X):
+        """``z(L)`` of the network ``thetas`` on validated ``X`` (in X's precision)."""
+        dtype = np.float32 if X.dtype == np.float32 else np.float64
+        thetas = [t.astype(dtype, copy=False) for t in thetas]
+        return forward_propagate(thetas, X, self.activation)[1]
+
     def _output_z(self, X):
         """Forward-propagate ``X``; return ``z(L)``, the output units' inputs."""
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=np.float64, reset=False)
-        a = X
+        X = validate_data(
+            self,
+            X,
+            accept_sparse=("csr", "csc"),
+            dtype=(np.float64, np.float32),
+            reset=False,
+        )
         with np.errstate(over="ignore", invalid="ignore"):  # checked below
-            for i, theta in enumerate(self.thetas_):
-                z = forward_layer(a, theta)
-                if i < len(self.thetas_) - 1:
-                    a = expit(z, out=z)
+            z = self._forward_z(self.thetas_, X)
         _check_forward_not_nan(z)
         return z
 
     def _is_multilabel(self):
         return self._label_binarizer.y_type_ == "multilabel-indicator"
 
+    def _labels_from_z(self, z):
+        """Predicted labels from the output units' inputs ``z(L)``."""
+        if self._is_multilabel():
+            return (z > 0).astype(self._label_binarizer.classes_.dtype)
+        if z.shape[1] == 1:
+            return self.classes_[(z.ravel() > 0).astype(int)]
+        return self.classes_[np.argmax(z, axis=1)]
+
     def decision_function(self, X):
-        """The output units' inputs ``z(L)`` (log-odds of each output unit).
+        """The output units' inputs ``z(L)`` (log-odds of each sigmoid output unit).
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Input data.
 
         Returns
         -------
         scores : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             For binary targets, the log-odds of the positive class
-            ``classes_[1]``; otherwise one column per class or label.
+            ``classes_[1]`` (with a softmax output, ``z_1 - z_0``); otherwise
+            one column per class or label.
         """
         z = self._output_z(X)
-        if z.shape[1] == 1 and not self._is_multilabel():
+        if self._is_multilabel():
+            return z
+        if z.shape[1] == 1:
             return z.ravel()
+        if len(self.classes_) == 2:  # softmax over two units
+            return z[:, 1] - z[:, 0]
         return z
 
     def predict_proba(self, X):
         """Class probabilities.
 
         For binary and multiclass targets the rows sum to 1: the one-vs-all
-        sigmoid outputs ``h_k(x)`` are normalised by their sum. For a
-        multilabel target each column is the independent probability of its
-        label, ``h_k(x)``.
+        sigmoid outputs ``h_k(x)`` are normalised by their sum (with a softmax
+        output, the softmax itself). For a multilabel target each column is
+        the independent probability of its label, ``h_k(x)``.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Input data.
 
         Returns
@@ -769,7 +1342,7 @@ class BackpropClassifier(ClassifierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Input data.
 
         Returns
@@ -781,6 +1354,8 @@ class BackpropClassifier(ClassifierMixin, BaseEstimator):
             return log_expit(z)
         if z.shape[1] == 1:
             return np.hstack([log_expit(-z), log_expit(z)])
+        if self.output_activation == "softmax":
+            return z - logsumexp(z, axis=1, keepdims=True)
         log_h = log_expit(z)
         return log_h - logsumexp(log_h, axis=1, keepdims=True)
 
@@ -789,7 +1364,7 @@ class BackpropClassifier(ClassifierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Input data.
 
         Returns
@@ -798,14 +1373,13 @@ class BackpropClassifier(ClassifierMixin, BaseEstimator):
             The class with the largest output ``h_k(x)``; for multilabel
             targets, each label whose ``h_k(x)`` exceeds 0.5.
         """
-        z = self._output_z(X)
-        if self._is_multilabel():
-            return (z > 0).astype(self._label_binarizer.classes_.dtype)
-        if z.shape[1] == 1:
-            return self.classes_[(z.ravel() > 0).astype(int)]
-        return self.classes_[np.argmax(z, axis=1)]
+        return self._labels_from_z(self._output_z(X))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.classifier_tags.multi_label = True
+        # A softmax gives one label per sample; class_weight is per class.
+        tags.classifier_tags.multi_label = (
+            self.output_activation != "softmax" and self.class_weight is None
+        )
+        tags.input_tags.sparse = True
         return tags

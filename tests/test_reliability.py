@@ -17,7 +17,6 @@ import joblib
 import numpy as np
 import pandas as pd
 import pytest
-import scipy.sparse
 from sklearn.base import clone
 from sklearn.datasets import load_iris
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
@@ -109,12 +108,6 @@ BAD_INPUTS = [
         X=with_value(X.astype(object), (0, 0), {}),
     ),
     Bad("X-complex", ValueError, "Complex data not supported", X=X + 1j),
-    Bad(
-        "X-sparse",
-        TypeError,
-        "Sparse data was passed for X, but dense data is required",
-        X=scipy.sparse.csr_matrix(X),
-    ),
     Bad(
         "X-y-lengths",
         ValueError,

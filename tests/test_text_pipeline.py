@@ -1,0 +1,102 @@
+"""BackpropClassifier on sparse TF-IDF text features, in a Pipeline.
+
+The corpus is real English text available offline: the docstrings of the
+public functions of four standard-library namespaces (``math``, ``os.path``,
+``random.Random`` and ``str``), each labelled with its namespace.
+"""
+
+import inspect
+import math
+import os.path
+import random
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.model_selection import train_test_split
+from sklearn.pipeline import Pipeline
+
+from skbackprop import BackpropClassifier
+from skbackprop.backprop import cost_function, unroll
+
+SOURCES = {"math": math, "os.path": os.path, "random": random.Random, "str": str}
+
+
+def docstring_corpus():
+    texts, labels = [], []
+    for label, namespace in SOURCES.items():
+        for name in dir(namespace):
+            doc = (
+                None
+                if name.startswith("_")
+                else inspect.getdoc(getattr(namespace, name))
+            )
+            if doc and len(doc) > 20:
+                texts.append(doc)
+                labels.append(label)
+    return np.array(texts, dtype=object), np.array(labels)
+
+
+@pytest.fixture(scope="module")
+def text_split():
+    texts, labels = docstring_corpus()
+    assert len(texts) > 120 and set(labels) == set(SOURCES)
+    return train_test_split(
+        texts, labels, test_size=0.3, stratify=labels, random_state=0
+    )
+
+
+@pytest.fixture(scope="module")
+def fitted_pipeline(text_split):
+    X_train, _, y_train, _ = text_split
+    pipe = Pipeline(
+        [
+            ("tfidf", TfidfVectorizer()),
+            (
+                "net",
+                BackpropClassifier(hidden_layer_sizes=(10,), alpha=0.1, random_state=0),
+            ),
+        ]
+    )
+    return pipe.fit(X_train, y_train)
+
+
+def test_tfidf_pipeline_classifies_held_out_text(text_split, fitted_pipeline):
+    _, X_test, _, y_test = text_split
+    assert fitted_pipeline.score(X_test, y_test) > 0.85
+    # Four classes from namespace names, not from a chance split.
+    assert set(fitted_pipeline.classes_) == set(SOURCES)
+
+
+def test_sparse_pipeline_equals_dense_fit(text_split, fitted_pipeline):
+    X_train, X_test, y_train, _ = text_split
+    tfidf, net = fitted_pipeline["tfidf"], fitted_pipeline["net"]
+    A_train, A_test = tfidf.transform(X_train), tfidf.transform(X_test)
+    assert sp.issparse(A_train) and A_train.format == "csr"
+    assert A_train.nnz < 0.05 * np.prod(A_train.shape)  # really sparse
+    dense = BackpropClassifier(hidden_layer_sizes=(10,), alpha=0.1, random_state=0)
+    dense.fit(A_train.toarray(), y_train)
+    # Both fits converge (the paths differ only by summation order).
+    np.testing.assert_allclose(
+        unroll(net.thetas_), unroll(dense.thetas_), rtol=1e-6, atol=1e-8
+    )
+    np.testing.assert_allclose(
+        net.predict_proba(A_test), dense.predict_proba(A_test.toarray()), atol=1e-8
+    )
+    np.testing.assert_array_equal(
+        fitted_pipeline.predict(X_test), dense.predict(A_test.toarray())
+    )
+
+
+@pytest.mark.parametrize("fmt", ["csr", "csc"])
+def test_sparse_cost_equals_dense_cost_on_text(text_split, fitted_pipeline, fmt):
+    X_train, _, y_train, _ = text_split
+    tfidf, net = fitted_pipeline["tfidf"], fitted_pipeline["net"]
+    A = tfidf.transform(X_train).asformat(fmt)
+    Y = net._label_binarizer.transform(y_train).astype(float)
+    params = unroll(net.thetas_) + 0.01  # away from the minimum: gradient not ~0
+    J_s, g_s = cost_function(params, net.layer_sizes_, A, Y, 0.1)
+    J_d, g_d = cost_function(params, net.layer_sizes_, A.toarray(), Y, 0.1)
+    assert J_s == pytest.approx(J_d, rel=1e-10)
+    assert np.linalg.norm(g_s - g_d) <= 1e-10 * np.linalg.norm(g_d)
