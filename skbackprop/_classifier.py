@@ -301,7 +301,7 @@ def _check_forward_not_nan(z):
 
 
 def _check_finite_and_not_bool(est):
-    """Refuse NaN/inf real parameters and bools given for int parameters.
+    """Refuse NaN/inf real parameters, bools for ints, bad class weights.
 
     ``check_scalar`` lets NaN through a ``min_val`` bound (``nan < 0`` is
     False) and takes ``True`` for an int.
@@ -314,6 +314,19 @@ def _check_finite_and_not_bool(est):
         value = getattr(est, name, None)
         if isinstance(value, (bool, np.bool_)):
             raise TypeError(f"{name} must be an int, not a bool; got {value!r}.")
+    class_weight = getattr(est, "class_weight", None)
+    if isinstance(class_weight, dict):
+        for label, weight in class_weight.items():
+            if (
+                isinstance(weight, (bool, np.bool_))
+                or not isinstance(weight, numbers.Real)
+                or not np.isfinite(weight)
+                or weight < 0
+            ):
+                raise ValueError(
+                    "class_weight must map each class to a finite number >= 0; "
+                    f"got {weight!r} for class {label!r}."
+                )
 
 
 def _check_label_types(y):
@@ -1213,6 +1226,8 @@ class BackpropClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         finally:
             if callbacks is not None:
                 callbacks.close()
+        if stopped == "breakdown" and n_iter == 0:  # a NaN step, nothing learnt
+            raise ValueError(_non_finite_message(0, X.dtype))
 
         if early is not None and early["best_x"] is not None:
             x = early["best_x"]

@@ -17,6 +17,7 @@ import joblib
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.sparse
 from sklearn.base import clone
 from sklearn.datasets import load_iris
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
@@ -108,6 +109,12 @@ BAD_INPUTS = [
         X=with_value(X.astype(object), (0, 0), {}),
     ),
     Bad("X-complex", ValueError, "Complex data not supported", X=X + 1j),
+    Bad(
+        "X-sparse-nan",
+        ValueError,
+        "Input X contains NaN",
+        X=scipy.sparse.csr_matrix(with_value(X, (3, 1), np.nan)),
+    ),
     Bad(
         "X-y-lengths",
         ValueError,
@@ -235,6 +242,30 @@ BAD_INPUTS = [
             ("batch_size", 2.5, TypeError, "batch_size must be an instance of int"),
             ("batch_size", "all", TypeError, "batch_size must be an instance of int"),
             ("batch_size", True, TypeError, "batch_size must be an int, not a bool"),
+            ("activation", "logistic", ValueError, "activation must be one of"),
+            ("activation", "softmax", ValueError, "activation must be one of"),
+            ("activation", None, ValueError, "activation must be one of"),
+            ("output_activation", "tanh", ValueError, "output_activation must be"),
+            ("output_activation", 1, ValueError, "output_activation must be"),
+            ("class_weight", "auto", ValueError, "class_weight must be None, 'bal"),
+            ("class_weight", 3, ValueError, "class_weight must be None, 'balanced'"),
+            ("class_weight", {0: -1.0, 1: 1, 2: 1}, ValueError, ">= 0; got -1.0 for"),
+            ("class_weight", {0: np.nan, 1: 1.0, 2: 1.0}, ValueError, "finite"),
+            ("class_weight", {0: np.inf, 1: 1.0, 2: 1.0}, ValueError, "finite"),
+            ("class_weight", {0: "2", 1: 1.0, 2: 1.0}, ValueError, "got '2' for"),
+            ("class_weight", {5: 1.0}, ValueError, r"classes, \[0, 1, 2\], are not"),
+            ("class_weight", {0: 0, 1: 0, 2: 0}, ValueError, "sum of sample_weight"),
+            ("early_stopping", "yes", TypeError, "early_stopping must be a bool"),
+            ("validation_fraction", 0.0, ValueError, "validation_fraction == 0.0"),
+            ("validation_fraction", 1.0, ValueError, "validation_fraction == 1.0"),
+            ("validation_fraction", np.nan, ValueError, "validation_fraction must"),
+            ("validation_fraction", "0.1", TypeError, "validation_fraction must be"),
+            ("n_iter_no_change", 0, ValueError, "n_iter_no_change == 0, must be >="),
+            ("n_iter_no_change", 2.5, TypeError, "n_iter_no_change must be an inst"),
+            ("n_iter_no_change", True, TypeError, "n_iter_no_change must be an int,"),
+            ("max_fun", 0, ValueError, "max_fun == 0, must be >= 1"),
+            ("max_fun", 1e4, TypeError, "max_fun must be an instance of int"),
+            ("max_fun", True, TypeError, "max_fun must be an int, not a bool"),
             ("warm_start", "yes", TypeError, "warm_start must be a bool"),
             ("warm_start", None, TypeError, "warm_start must be a bool"),
         ]
@@ -650,6 +681,37 @@ def test_keyboard_interrupt_before_first_iteration_keeps_initial_weights(
     for got, expected in zip(est.thetas_, initial):
         np.testing.assert_array_equal(got, expected)
     _assert_finite_model(est, X_iris)
+
+
+def test_keyboard_interrupt_with_early_stopping_keeps_best_validated(monkeypatch):
+    X_iris, y_iris = iris_scaled()
+    _interrupt_in_callback(monkeypatch, after=6)
+    est = BackpropClassifier(
+        hidden_layer_sizes=(4,),
+        random_state=0,
+        early_stopping=True,
+        validation_fraction=0.3,
+        n_iter_no_change=50,
+    )
+    with pytest.warns(ConvergenceWarning, match="interrupted"):
+        est.fit(X_iris, y_iris)
+    assert est.n_iter_ == 6 and len(est.validation_scores_) == 6
+    assert est.best_validation_score_ == max(est.validation_scores_)
+    _assert_finite_model(est, X_iris)
+
+
+def test_relu_fit_does_not_warn_at_its_kinks():
+    """relu minima sit at kinks with a nonzero gradient: no stalled warning."""
+    X_iris, y_iris = iris_scaled()
+    for solver in SOLVERS:
+        est = BackpropClassifier(
+            hidden_layer_sizes=(5,), activation="relu", solver=solver, random_state=0
+        )
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            est.fit(X_iris, y_iris)
+        messages = [str(w.message) for w in caught]
+        assert not [m for m in messages if "stopped before converging" in m]
 
 
 def test_interrupted_warm_start_fit_can_continue(monkeypatch):
