@@ -71,4 +71,23 @@ _ = display.ax_.set_title("Theta(1): one 8x8 image per hidden unit")
 display = LossCurveDisplay.from_estimator(clf)
 display.ax_.set_yscale("log")
 _ = display.ax_.set_title("Cost J during training")
+
+# %%
+# Early stopping
+# --------------
+# With ``early_stopping=True`` the network holds out 10% of its training data,
+# scores itself on it after every iteration, and stops once the score has not
+# improved for ``n_iter_no_change`` iterations, keeping the best weights. The
+# same display then draws the validation accuracy on a second axis.
+clf_es = BackpropClassifier(
+    hidden_layer_sizes=(25,), early_stopping=True, n_iter_no_change=20, random_state=0
+)
+clf_es.fit(X_train, y_train)
+print(f"stopped after {clf_es.n_iter_} iterations")
+print(f"best validation accuracy {clf_es.best_validation_score_:.3f}")
+print(f"test accuracy            {clf_es.score(X_test, y_test):.3f}")
+
+display = LossCurveDisplay.from_estimator(clf_es)
+display.ax_.set_yscale("log")
+_ = display.ax_.set_title("Early stopping: cost J and validation accuracy")
 plt.show()
