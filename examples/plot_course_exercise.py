@@ -71,6 +71,7 @@ _ = display.ax_.set_title("Theta(1): one 8x8 image per hidden unit")
 display = LossCurveDisplay.from_estimator(clf)
 display.ax_.set_yscale("log")
 _ = display.ax_.set_title("Cost J during training")
+display.figure_.tight_layout()
 
 # %%
 # Early stopping
@@ -90,4 +91,5 @@ print(f"test accuracy            {clf_es.score(X_test, y_test):.3f}")
 display = LossCurveDisplay.from_estimator(clf_es)
 display.ax_.set_yscale("log")
 _ = display.ax_.set_title("Early stopping: cost J and validation accuracy")
+display.figure_.tight_layout()
 plt.show()
