@@ -61,6 +61,7 @@ fig.tight_layout()
 # excite it (light) and which inhibit it (dark): strokes and parts of digits.
 # This is the course's ``displayData(Theta1(:, 2:end))``.
 display = HiddenUnitsDisplay.from_estimator(clf)
+# sphinx_gallery_thumbnail_number = 2
 _ = display.ax_.set_title("Theta(1): one 8x8 image per hidden unit")
 
 # %%
