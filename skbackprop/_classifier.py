@@ -553,7 +553,10 @@ class BackpropClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         second-order methods given exact Hessian-vector products
         (:func:`~skbackprop.backprop.hessian_vector_product`, by
         Pearlmutter's R-operator) as ``hessp``; those products take all rows
-        at once, whatever ``batch_size``.
+        at once, whatever ``batch_size``. scipy's ``"trust-krylov"`` (the
+        trlib library) is not bitwise reproducible: in one process, its first
+        call can take different steps from later identical calls, so fits on
+        a non-convex cost may differ.
     epsilon_init : float or None, default=None
         Initial weights are uniform in ``[-epsilon_init, epsilon_init]``.
         ``None`` uses ``sqrt(6) / sqrt(s_l + s_{l+1})`` per layer.
