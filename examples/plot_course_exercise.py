@@ -61,6 +61,7 @@ fig.tight_layout()
 # excite it (light) and which inhibit it (dark): strokes and parts of digits.
 # This is the course's ``displayData(Theta1(:, 2:end))``.
 display = HiddenUnitsDisplay.from_estimator(clf)
+# sphinx_gallery_thumbnail_number = 2
 _ = display.ax_.set_title("Theta(1): one 8x8 image per hidden unit")
 
 # %%
@@ -71,4 +72,25 @@ _ = display.ax_.set_title("Theta(1): one 8x8 image per hidden unit")
 display = LossCurveDisplay.from_estimator(clf)
 display.ax_.set_yscale("log")
 _ = display.ax_.set_title("Cost J during training")
+display.figure_.tight_layout()
+
+# %%
+# Early stopping
+# --------------
+# With ``early_stopping=True`` the network holds out 10% of its training data,
+# scores itself on it after every iteration, and stops once the score has not
+# improved for ``n_iter_no_change`` iterations, keeping the best weights. The
+# same display then draws the validation accuracy on a second axis.
+clf_es = BackpropClassifier(
+    hidden_layer_sizes=(25,), early_stopping=True, n_iter_no_change=20, random_state=0
+)
+clf_es.fit(X_train, y_train)
+print(f"stopped after {clf_es.n_iter_} iterations")
+print(f"best validation accuracy {clf_es.best_validation_score_:.3f}")
+print(f"test accuracy            {clf_es.score(X_test, y_test):.3f}")
+
+display = LossCurveDisplay.from_estimator(clf_es)
+display.ax_.set_yscale("log")
+_ = display.ax_.set_title("Early stopping: cost J and validation accuracy")
+display.figure_.tight_layout()
 plt.show()

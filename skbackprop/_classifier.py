@@ -247,16 +247,21 @@ def _warn_if_stalled(est, solver, result, n_iter, grad, dtype):
     """
     if n_iter >= est.max_iter:
         return  # the max_iter warning says it
+    if getattr(est, "activation", "sigmoid") == "relu":
+        return  # J has kinks: its minima need not have a zero gradient
     gmax = float(np.max(np.abs(grad)))
     if not gmax > max(est.tol, _STALLED_GTOL.get(np.dtype(dtype), 1e-3)):
         return
-    # Status 2 is a failed line search in L-BFGS-B, CG and BFGS; L-BFGS-B's
-    # success with ``ftol=0`` means J did not decrease at all.
+    # A failed line search is status 2 in L-BFGS-B, CG, BFGS and Newton-CG,
+    # status 4 in TNC; L-BFGS-B's success with ``ftol=0`` means J did not
+    # decrease at all.
     status = getattr(result, "status", None)
     message = str(getattr(result, "message", "")).strip()
     if result is None:
         reason = "its step became NaN or infinite"
-    elif status == 2 and solver in ("L-BFGS-B", "CG", "BFGS"):
+    elif (status == 2 and solver in ("L-BFGS-B", "CG", "BFGS", "Newton-CG")) or (
+        status == 4 and solver == "TNC"
+    ):
         reason = "its line search could not lower J"
     elif status == 0 and solver == "L-BFGS-B":
         reason = "J stopped decreasing"
@@ -275,10 +280,10 @@ def _warn_if_stalled(est, solver, result, n_iter, grad, dtype):
 
 def _non_finite_message(n_iter, dtype):
     return (
-        f"The cost J or its gradient became NaN or infinite after {n_iter} "
-        "iterations: the data (or alpha, or epsilon_init) are too large for "
-        f"{np.dtype(dtype)} arithmetic. Scale the data (e.g. with StandardScaler) "
-        "or lower alpha."
+        "The cost J, its gradient or the optimizer's step became NaN or "
+        f"infinite after {n_iter} iterations: the data (or alpha, or "
+        f"epsilon_init) are too large for {np.dtype(dtype)} arithmetic. Scale "
+        "the data (e.g. with StandardScaler) or lower alpha."
     )
 
 
@@ -306,7 +311,7 @@ def _check_forward_not_nan(z):
 
 
 def _check_finite_and_not_bool(est):
-    """Refuse NaN/inf real parameters and bools given for int parameters.
+    """Refuse NaN/inf real parameters, bools for ints, bad class weights.
 
     ``check_scalar`` lets NaN through a ``min_val`` bound (``nan < 0`` is
     False) and takes ``True`` for an int.
@@ -319,6 +324,19 @@ def _check_finite_and_not_bool(est):
         value = getattr(est, name, None)
         if isinstance(value, (bool, np.bool_)):
             raise TypeError(f"{name} must be an int, not a bool; got {value!r}.")
+    class_weight = getattr(est, "class_weight", None)
+    if isinstance(class_weight, dict):
+        for label, weight in class_weight.items():
+            if (
+                isinstance(weight, (bool, np.bool_))
+                or not isinstance(weight, numbers.Real)
+                or not np.isfinite(weight)
+                or weight < 0
+            ):
+                raise ValueError(
+                    "class_weight must map each class to a finite number >= 0; "
+                    f"got {weight!r} for class {label!r}."
+                )
 
 
 def _check_label_types(y):
@@ -545,7 +563,10 @@ class BackpropClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         second-order methods given exact Hessian-vector products
         (:func:`~skbackprop.backprop.hessian_vector_product`, by
         Pearlmutter's R-operator) as ``hessp``; those products take all rows
-        at once, whatever ``batch_size``.
+        at once, whatever ``batch_size``. scipy's ``"trust-krylov"`` (the
+        trlib library) is not bitwise reproducible: in one process, its first
+        call can take different steps from later identical calls, so fits on
+        a non-convex cost may differ.
     epsilon_init : float or None, default=None
         Initial weights are uniform in ``[-epsilon_init, epsilon_init]``.
         ``None`` uses ``sqrt(6) / sqrt(s_l + s_{l+1})`` per layer.
@@ -1220,6 +1241,8 @@ class BackpropClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         finally:
             if callbacks is not None:
                 callbacks.close()
+        if stopped == "breakdown" and n_iter == 0:  # a NaN step, nothing learnt
+            raise ValueError(_non_finite_message(0, X.dtype))
 
         if early is not None and early["best_x"] is not None:
             x = early["best_x"]

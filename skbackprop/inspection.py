@@ -389,7 +389,12 @@ class LossCurveDisplay:
             )
             self.validation_ax_.set_ylabel("validation score")
             handles.append(self.validation_line_)
-        ax.legend(handles=handles, loc="best")
+            # The twin axes is drawn on top, so the legend goes there; the
+            # falling loss and the rising score usually leave the right
+            # middle free.
+            self.validation_ax_.legend(handles=handles, loc="center right")
+        else:
+            ax.legend(handles=handles, loc="best")
         self.ax_ = ax
         self.figure_ = ax.figure
         return self

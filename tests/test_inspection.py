@@ -168,14 +168,21 @@ def test_loss_curve_draws_validation_scores_when_present():
     x, y = display.validation_line_.get_data()
     np.testing.assert_array_equal(x, [1, 2, 3, 4])
     np.testing.assert_array_equal(y, est.validation_scores_)
-    legend = [t.get_text() for t in display.ax_.get_legend().get_texts()]
-    assert legend == ["net: loss J", "validation score"]
+    # One legend for both curves, on the twin axes that is drawn on top.
+    legend = display.validation_ax_.get_legend()
+    assert [t.get_text() for t in legend.get_texts()] == [
+        "net: loss J",
+        "validation score",
+    ]
+    assert display.ax_.get_legend() is None
 
 
 def test_loss_curve_without_validation_scores():
     display = LossCurveDisplay(loss_curve=[3.0, 2.0], validation_scores=[]).plot()
     assert display.validation_line_ is None
     assert display.line_.get_label() == "loss J"
+    legend = display.ax_.get_legend()
+    assert [t.get_text() for t in legend.get_texts()] == ["loss J"]
 
 
 def test_loss_curve_errors():

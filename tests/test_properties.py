@@ -4,7 +4,9 @@ Random architectures (1 to 3 hidden layers of 1 to 8 units), data, labels,
 weights and sample weights: the gradient matches central differences, the
 vectorised cost equals the course's per-example loop, ``roll`` inverts
 ``unroll``, integer sample weights equal repeated rows, and the cost does not
-depend on the order of the rows.
+depend on the order of the rows; the last three also with tanh and relu
+hidden units and softmax outputs (central differences with tanh only: relu
+has kinks).
 """
 
 import warnings
@@ -42,6 +44,7 @@ def problems(
     x_range=2.0,
     theta_range=1.0,
     weights=True,
+    activations=("sigmoid",),
 ):
     """A network, its unrolled weights, data ``X``, 0/1 targets ``Y``, alpha, w."""
     n_in = draw(st.integers(1, 5))
@@ -57,7 +60,12 @@ def problems(
         )
     )
     X = draw(arrays(np.float64, (m, n_in), elements=floats(-x_range, x_range)))
-    if n_out > 1 and draw(st.booleans()):  # one-vs-all labels: one 1 per row
+    output = "sigmoid"
+    if activations != ("sigmoid",):
+        output = draw(
+            st.sampled_from(["sigmoid", "softmax"] if n_out > 1 else ["sigmoid"])
+        )
+    if output == "softmax" or (n_out > 1 and draw(st.booleans())):  # one 1 per row
         labels = draw(arrays(np.int64, m, elements=st.integers(0, n_out - 1)))
         Y = np.eye(n_out)[labels]
     else:  # binary or multilabel: any 0/1 matrix
@@ -66,7 +74,10 @@ def problems(
     sample_weight = None
     if weights and draw(st.booleans()):
         sample_weight = draw(arrays(np.float64, m, elements=floats(0.1, 5.0)))
-    return layer_sizes, params, X, Y, alpha, sample_weight
+    if activations == ("sigmoid",):
+        return layer_sizes, params, X, Y, alpha, sample_weight
+    activation = draw(st.sampled_from(activations))
+    return layer_sizes, params, X, Y, alpha, sample_weight, activation, output
 
 
 @SETTINGS
@@ -156,6 +167,60 @@ def test_cost_and_gradient_do_not_depend_on_row_order(problem, random):
     )
     assert abs(J - J_perm) <= 1e-12 * max(1.0, abs(J))
     np.testing.assert_allclose(grad_perm, grad, rtol=1e-10, atol=1e-14)
+
+
+@SETTINGS
+@given(problems(activations=("sigmoid", "tanh")))
+def test_gradient_matches_central_differences_other_activations(problem):
+    """tanh hidden units and softmax outputs (relu has kinks: no central check)."""
+    layer_sizes, params, X, Y, alpha, w, activation, output = problem
+
+    def cost(p):
+        return cost_function(
+            p,
+            layer_sizes,
+            X,
+            Y,
+            alpha,
+            sample_weight=w,
+            activation=activation,
+            output_activation=output,
+        )
+
+    _, grad = cost(params)
+    num_grad = numerical_gradient(cost, params, epsilon=1e-5)
+    np.testing.assert_allclose(grad, num_grad, rtol=1e-5, atol=1e-8)
+
+
+@SETTINGS
+@given(problems(activations=("sigmoid", "tanh", "relu")), st.data())
+def test_weights_and_row_order_other_activations(problem, data):
+    """Integer weights = repeated rows, row order irrelevant, for every activation."""
+    layer_sizes, params, X, Y, alpha, _, activation, output = problem
+    kwargs = dict(activation=activation, output_activation=output)
+    m = X.shape[0]
+    counts = data.draw(
+        arrays(np.int64, m, elements=st.integers(0, 3)).filter(lambda c: c.sum() > 0)
+    )
+    J_w, grad_w = cost_function(
+        params, layer_sizes, X, Y, alpha, sample_weight=counts.astype(float), **kwargs
+    )
+    X_rep, Y_rep = np.repeat(X, counts, axis=0), np.repeat(Y, counts, axis=0)
+    J_rep, grad_rep = cost_function(params, layer_sizes, X_rep, Y_rep, alpha, **kwargs)
+    assert abs(J_w - J_rep) <= 1e-12 * max(1.0, abs(J_rep))
+    np.testing.assert_allclose(grad_w, grad_rep, rtol=1e-10, atol=1e-14)
+    order = data.draw(st.permutations(range(m)))
+    J_p, grad_p = cost_function(
+        params,
+        layer_sizes,
+        X[order],
+        Y[order],
+        alpha,
+        sample_weight=counts[order].astype(float),
+        **kwargs,
+    )
+    assert abs(J_w - J_p) <= 1e-12 * max(1.0, abs(J_w))
+    np.testing.assert_allclose(grad_p, grad_w, rtol=1e-10, atol=1e-14)
 
 
 @SETTINGS

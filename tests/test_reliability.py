@@ -17,6 +17,7 @@ import joblib
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.sparse
 from sklearn.base import clone
 from sklearn.datasets import load_iris
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
@@ -36,6 +37,8 @@ _rng = np.random.RandomState(0)
 X = _rng.normal(size=(30, 4))
 y = np.arange(30) % 3
 FEATURES = ["a", "b", "c", "d"]
+SOLVERS = classifier_module._SOLVERS
+LINE_SEARCH_SOLVERS = ("L-BFGS-B", "CG", "BFGS", "TNC", "Newton-CG")
 
 
 def with_value(array, index, value):
@@ -106,6 +109,12 @@ BAD_INPUTS = [
         X=with_value(X.astype(object), (0, 0), {}),
     ),
     Bad("X-complex", ValueError, "Complex data not supported", X=X + 1j),
+    Bad(
+        "X-sparse-nan",
+        ValueError,
+        "Input X contains NaN",
+        X=scipy.sparse.csr_matrix(with_value(X, (3, 1), np.nan)),
+    ),
     Bad(
         "X-y-lengths",
         ValueError,
@@ -233,6 +242,30 @@ BAD_INPUTS = [
             ("batch_size", 2.5, TypeError, "batch_size must be an instance of int"),
             ("batch_size", "all", TypeError, "batch_size must be an instance of int"),
             ("batch_size", True, TypeError, "batch_size must be an int, not a bool"),
+            ("activation", "logistic", ValueError, "activation must be one of"),
+            ("activation", "softmax", ValueError, "activation must be one of"),
+            ("activation", None, ValueError, "activation must be one of"),
+            ("output_activation", "tanh", ValueError, "output_activation must be"),
+            ("output_activation", 1, ValueError, "output_activation must be"),
+            ("class_weight", "auto", ValueError, "class_weight must be None, 'bal"),
+            ("class_weight", 3, ValueError, "class_weight must be None, 'balanced'"),
+            ("class_weight", {0: -1.0, 1: 1, 2: 1}, ValueError, ">= 0; got -1.0 for"),
+            ("class_weight", {0: np.nan, 1: 1.0, 2: 1.0}, ValueError, "finite"),
+            ("class_weight", {0: np.inf, 1: 1.0, 2: 1.0}, ValueError, "finite"),
+            ("class_weight", {0: "2", 1: 1.0, 2: 1.0}, ValueError, "got '2' for"),
+            ("class_weight", {5: 1.0}, ValueError, r"classes, \[0, 1, 2\], are not"),
+            ("class_weight", {0: 0, 1: 0, 2: 0}, ValueError, "sum of sample_weight"),
+            ("early_stopping", "yes", TypeError, "early_stopping must be a bool"),
+            ("validation_fraction", 0.0, ValueError, "validation_fraction == 0.0"),
+            ("validation_fraction", 1.0, ValueError, "validation_fraction == 1.0"),
+            ("validation_fraction", np.nan, ValueError, "validation_fraction must"),
+            ("validation_fraction", "0.1", TypeError, "validation_fraction must be"),
+            ("n_iter_no_change", 0, ValueError, "n_iter_no_change == 0, must be >="),
+            ("n_iter_no_change", 2.5, TypeError, "n_iter_no_change must be an inst"),
+            ("n_iter_no_change", True, TypeError, "n_iter_no_change must be an int,"),
+            ("max_fun", 0, ValueError, "max_fun == 0, must be >= 1"),
+            ("max_fun", 1e4, TypeError, "max_fun must be an instance of int"),
+            ("max_fun", True, TypeError, "max_fun must be an int, not a bool"),
             ("warm_start", "yes", TypeError, "warm_start must be a bool"),
             ("warm_start", None, TypeError, "warm_start must be a bool"),
         ]
@@ -594,7 +627,7 @@ def _interrupt_in_cost(monkeypatch, on_call):
     _patch_cost(monkeypatch, interrupting)
 
 
-@pytest.mark.parametrize("solver", ["L-BFGS-B", "CG", "BFGS"])
+@pytest.mark.parametrize("solver", SOLVERS)
 def test_keyboard_interrupt_in_callback_keeps_best_weights(monkeypatch, solver):
     X_iris, y_iris = iris_scaled()
     params = dict(hidden_layer_sizes=(4,), solver=solver, random_state=0)
@@ -606,10 +639,12 @@ def test_keyboard_interrupt_in_callback_keeps_best_weights(monkeypatch, solver):
 
     assert est.n_iter_ == 7
     assert len(est.loss_curve_) == 7
-    assert est.loss_ == min(est.loss_curve_)
+    assert est.loss_ == pytest.approx(min(est.loss_curve_), rel=1e-12)
     # loss_ is J at thetas_.
     args = (est.layer_sizes_, X_iris, est._label_binarizer.transform(y_iris), 1.0)
-    assert cost_function(unroll(est.thetas_), *args)[0] == est.loss_
+    assert cost_function(unroll(est.thetas_), *args)[0] == pytest.approx(
+        est.loss_, rel=1e-12
+    )
     _assert_finite_model(est, X_iris)
     assert est.score(X_iris, y_iris) > 0.5
     # The weights are those after 7 iterations: the same as stopping at max_iter=7.
@@ -629,7 +664,7 @@ def test_keyboard_interrupt_during_cost_evaluation(monkeypatch):
         est.fit(X_iris, y_iris)
     assert 0 < est.n_iter_ < 30
     assert len(est.loss_curve_) == est.n_iter_
-    assert est.loss_ == min(est.loss_curve_)
+    assert est.loss_ == pytest.approx(min(est.loss_curve_), rel=1e-12)
     _assert_finite_model(est, X_iris)
 
 
@@ -648,6 +683,37 @@ def test_keyboard_interrupt_before_first_iteration_keeps_initial_weights(
     _assert_finite_model(est, X_iris)
 
 
+def test_keyboard_interrupt_with_early_stopping_keeps_best_validated(monkeypatch):
+    X_iris, y_iris = iris_scaled()
+    _interrupt_in_callback(monkeypatch, after=6)
+    est = BackpropClassifier(
+        hidden_layer_sizes=(4,),
+        random_state=0,
+        early_stopping=True,
+        validation_fraction=0.3,
+        n_iter_no_change=50,
+    )
+    with pytest.warns(ConvergenceWarning, match="interrupted"):
+        est.fit(X_iris, y_iris)
+    assert est.n_iter_ == 6 and len(est.validation_scores_) == 6
+    assert est.best_validation_score_ == max(est.validation_scores_)
+    _assert_finite_model(est, X_iris)
+
+
+def test_relu_fit_does_not_warn_at_its_kinks():
+    """relu minima sit at kinks with a nonzero gradient: no stalled warning."""
+    X_iris, y_iris = iris_scaled()
+    for solver in SOLVERS:
+        est = BackpropClassifier(
+            hidden_layer_sizes=(5,), activation="relu", solver=solver, random_state=0
+        )
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            est.fit(X_iris, y_iris)
+        messages = [str(w.message) for w in caught]
+        assert not [m for m in messages if "stopped before converging" in m]
+
+
 def test_interrupted_warm_start_fit_can_continue(monkeypatch):
     X_iris, y_iris = iris_scaled()
     _interrupt_in_callback(monkeypatch, after=5)
@@ -660,9 +726,9 @@ def test_interrupted_warm_start_fit_can_continue(monkeypatch):
     assert est.loss_ < interrupted_loss
 
 
-@pytest.mark.parametrize("solver", ["L-BFGS-B", "CG", "BFGS"])
+@pytest.mark.parametrize("solver", SOLVERS)
 def test_failed_line_search_warns_and_leaves_a_whole_model(monkeypatch, solver):
-    """A gradient pointing uphill makes every line search fail at once."""
+    """A gradient pointing uphill makes the optimizer fail, away from a minimum."""
 
     def uphill(cost):
         def wrapped(params):
@@ -673,7 +739,11 @@ def test_failed_line_search_warns_and_leaves_a_whole_model(monkeypatch, solver):
 
     _patch_cost(monkeypatch, uphill)
     est = BackpropClassifier(hidden_layer_sizes=(3,), solver=solver, random_state=0)
-    with pytest.warns(ConvergenceWarning, match="line search could not lower J"):
+    if solver in LINE_SEARCH_SOLVERS:
+        match = "stopped before converging.*line search could not lower J"
+    else:  # trust-region methods: no line search, the trust region shrinks
+        match = "stopped before converging"
+    with pytest.warns(ConvergenceWarning, match=match):
         est.fit(X, y)
     assert est.n_iter_ < est.max_iter
     assert len(est.loss_curve_) == est.n_iter_
@@ -730,7 +800,7 @@ def test_fit_ends_at_a_minimum_or_warns(data, params):
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("solver", ["L-BFGS-B", "CG", "BFGS"])
+@pytest.mark.parametrize("solver", SOLVERS)
 def test_converged_fit_does_not_warn(solver, dtype):
     """The stalled-solver warning is not raised at a minimum (J's rounding)."""
     X_iris, y_iris = iris_scaled()
@@ -747,7 +817,7 @@ def test_converged_fit_does_not_warn(solver, dtype):
 # ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("solver", ["L-BFGS-B", "CG", "BFGS"])
+@pytest.mark.parametrize("solver", SOLVERS)
 def test_same_random_state_gives_bitwise_identical_fits(solver):
     X_iris, y_iris = iris_scaled()
     fits = [
@@ -756,6 +826,12 @@ def test_same_random_state_gives_bitwise_identical_fits(solver):
         )
         for _ in range(2)
     ]
+    if solver == "trust-krylov":
+        # scipy's trlib is not bitwise reproducible from run to run (1e-12,
+        # now and then one iteration more): see docs/reliability.rst.
+        for a, b in zip(fits[0].thetas_, fits[1].thetas_):
+            np.testing.assert_allclose(a, b, rtol=1e-8, atol=1e-9)
+        return
     for a, b in zip(fits[0].thetas_, fits[1].thetas_):
         np.testing.assert_array_equal(a, b)
     assert fits[0].loss_curve_ == fits[1].loss_curve_
