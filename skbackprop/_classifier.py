@@ -32,6 +32,7 @@ from threadpoolctl import ThreadpoolController
 from .backprop import (
     ACTIVATIONS,
     OUTPUT_ACTIVATIONS,
+    _compute_dtype,
     forward_propagate,
     init_thetas,
     make_cost_function,
@@ -1055,7 +1056,7 @@ class BackpropClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
                 "early_stopping=True needs at least 2 samples to hold out a "
                 f"validation set; got {n_samples}."
             )
-        multilabel = self._label_binarizer.y_type_ == "multilabel-indicator"
+        multilabel = self._is_multilabel()
         indices = np.arange(n_samples)
         n_val = min(
             max(int(np.ceil(self.validation_fraction * n_samples)), 1),
@@ -1297,7 +1298,7 @@ class BackpropClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
 
     def _forward_z(self, thetas, X):
         """``z(L)`` of the network ``thetas`` on validated ``X`` (in X's precision)."""
-        dtype = np.float32 if X.dtype == np.float32 else np.float64
+        dtype = _compute_dtype(X)
         thetas = [t.astype(dtype, copy=False) for t in thetas]
         return forward_propagate(thetas, X, self.activation)[1]
 
