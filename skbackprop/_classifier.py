@@ -29,6 +29,8 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 from threadpoolctl import ThreadpoolController
 
+from ._compat import HAS_SKLEARN_CALLBACKS as _HAS_SKLEARN_CALLBACKS
+from ._compat import CallbackSupportMixin, with_callbacks
 from .backprop import (
     ACTIVATIONS,
     OUTPUT_ACTIVATIONS,
@@ -40,20 +42,6 @@ from .backprop import (
     roll,
     unroll,
 )
-
-try:  # scikit-learn's callback API (scikit-learn >= 1.9)
-    from sklearn.callback import CallbackSupportMixin, with_callbacks
-
-    _HAS_SKLEARN_CALLBACKS = True
-except ImportError:  # older scikit-learn: the estimator works without it
-
-    class CallbackSupportMixin:  # noqa: D101 - placeholder base class
-        pass
-
-    def with_callbacks(method):
-        return method
-
-    _HAS_SKLEARN_CALLBACKS = False
 
 #: Below this many floating-point operations per cost evaluation, numpy's BLAS
 #: (the evaluation's matrix products) runs on one thread during fit. Set it to
