@@ -63,7 +63,8 @@ from threadpoolctl import ThreadpoolController, threadpool_info, threadpool_limi
 
 import skbackprop
 from skbackprop import BackpropClassifier
-from skbackprop import _classifier as classifier_module
+from skbackprop import _blas as blas_module
+from skbackprop import _loss as loss_module
 from skbackprop.backprop import init_thetas, make_cost_function, unroll
 
 REPO = Path(__file__).resolve().parents[1]
@@ -166,7 +167,7 @@ def _counting_make_cost_function(*args, **kwargs):
     return counted
 
 
-classifier_module.make_cost_function = _counting_make_cost_function
+loss_module.make_cost_function = _counting_make_cost_function
 
 
 def one_hot(y, classes):
@@ -245,7 +246,7 @@ def numpy_blas_limit(threads):
     mine = [
         lib.filepath
         for lib in blas.lib_controllers
-        if classifier_module._is_numpy_blas(lib)
+        if blas_module._is_numpy_blas(lib)
     ]
     if not mine:
         return blas.limit(limits=threads)
@@ -254,7 +255,7 @@ def numpy_blas_limit(threads):
 
 def policy_limit(m, n_params):
     """BackpropClassifier's thread policy for a fit of this size."""
-    return classifier_module._blas_thread_limit(m, n_params)
+    return blas_module._blas_thread_limit(m, n_params)
 
 
 def numpy_blas_threads():
@@ -262,7 +263,7 @@ def numpy_blas_threads():
     return max(
         lib.num_threads
         for lib in ThreadpoolController().select(user_api="blas").lib_controllers
-        if classifier_module._is_numpy_blas(lib)
+        if blas_module._is_numpy_blas(lib)
     )
 
 
@@ -663,7 +664,7 @@ def thread_study(args):
     """Per-evaluation time with numpy's and scipy's BLAS on 1 or 2 threads."""
     controller = ThreadpoolController()
     blas = controller.select(user_api="blas").lib_controllers
-    np_paths = [lib.filepath for lib in blas if classifier_module._is_numpy_blas(lib)]
+    np_paths = [lib.filepath for lib in blas if blas_module._is_numpy_blas(lib)]
     sp_paths = [lib.filepath for lib in blas if lib.filepath not in np_paths]
     if not np_paths or not sp_paths:
         print("numpy and scipy share one BLAS here; no thread study to make.")

@@ -2,6 +2,37 @@
 
 import os
 
+import pytest
+
 # scikit-learn's check_array_api_input runs only when SciPy's array API
 # support is switched on, which must happen before SciPy is first imported.
 os.environ.setdefault("SCIPY_ARRAY_API", "1")
+
+
+@pytest.fixture
+def interrupt_after(monkeypatch):
+    """``interrupt_after(n)``: Ctrl-C from the optimizer's callback after n iterations.
+
+    Patches ``minimize`` where the solver module looks it up, so the
+    KeyboardInterrupt comes from inside ``scipy.optimize.minimize``, as a real
+    Ctrl-C during training would.
+    """
+    import skbackprop._solver as solver_module
+
+    real_minimize = solver_module.minimize
+
+    def patch(n_iterations):
+        def minimize(*args, callback, **kwargs):
+            count = [0]
+
+            def interrupting(intermediate_result):
+                callback(intermediate_result)
+                count[0] += 1
+                if count[0] == n_iterations:
+                    raise KeyboardInterrupt
+
+            return real_minimize(*args, callback=interrupting, **kwargs)
+
+        monkeypatch.setattr(solver_module, "minimize", minimize)
+
+    return patch

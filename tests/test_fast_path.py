@@ -17,7 +17,7 @@ from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import ThreadpoolController, threadpool_limits
 
 from skbackprop import BackpropClassifier
-from skbackprop import _classifier as classifier_module
+from skbackprop import _blas as blas_module
 from skbackprop.backprop import (
     backprop_loop,
     cost_function,
@@ -430,7 +430,7 @@ def _blas_threads():
 
 def test_thread_policy_small_problem_runs_blas_on_one_thread():
     before = _blas_threads()
-    with classifier_module._blas_thread_limit(1797, 1885):
+    with blas_module._blas_thread_limit(1797, 1885):
         inside = _blas_threads()
     assert set(inside.values()) == {1}
     assert _blas_threads() == before  # restored afterwards
@@ -439,10 +439,10 @@ def test_thread_policy_small_problem_runs_blas_on_one_thread():
 def test_thread_policy_large_problem_keeps_numpy_threads(monkeypatch):
     controller = ThreadpoolController().select(user_api="blas")
     libs = controller.lib_controllers
-    numpy_libs = [lib.filepath for lib in libs if classifier_module._is_numpy_blas(lib)]
+    numpy_libs = [lib.filepath for lib in libs if blas_module._is_numpy_blas(lib)]
     other_libs = [lib.filepath for lib in libs if lib.filepath not in numpy_libs]
     with threadpool_limits(limits=2, user_api="blas"):
-        with classifier_module._blas_thread_limit(10**6, 10**6):
+        with blas_module._blas_thread_limit(10**6, 10**6):
             inside = _blas_threads()
     for path in numpy_libs:
         assert inside[path] == 2
@@ -450,9 +450,9 @@ def test_thread_policy_large_problem_keeps_numpy_threads(monkeypatch):
         for path in other_libs:
             assert inside[path] == 1
     # Threshold 0: numpy's BLAS keeps its threads even on a tiny problem.
-    monkeypatch.setattr(classifier_module, "_SINGLE_THREAD_FLOPS", 0)
+    monkeypatch.setattr(blas_module, "_SINGLE_THREAD_FLOPS", 0)
     with threadpool_limits(limits=2, user_api="blas"):
-        with classifier_module._blas_thread_limit(10, 10):
+        with blas_module._blas_thread_limit(10, 10):
             inside = _blas_threads()
     for path in numpy_libs:
         assert inside[path] == 2
@@ -460,6 +460,6 @@ def test_thread_policy_large_problem_keeps_numpy_threads(monkeypatch):
 
 def test_thread_policy_never_raises_a_users_limit():
     with threadpool_limits(limits=1, user_api="blas"):
-        with classifier_module._blas_thread_limit(10**6, 10**6):
+        with blas_module._blas_thread_limit(10**6, 10**6):
             inside = _blas_threads()
     assert set(inside.values()) == {1}

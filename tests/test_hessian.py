@@ -198,3 +198,26 @@ def test_make_hvp_reuses_passes_without_going_stale(
         rtol=1e-13,
         atol=1e-15,
     )
+
+
+@pytest.mark.parametrize("batch_size", [1, 7, 16, 50])
+@pytest.mark.parametrize("output_activation", ["sigmoid", "softmax"])
+def test_hessian_vector_product_honours_batch_size(batch_size, output_activation):
+    # The same products a chunk of rows at a time (recomputing the ordinary
+    # passes per chunk), with sample weights, as with all rows at once.
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((50, 4))
+    Y = np.eye(3)[rng.integers(0, 3, 50)]
+    w = rng.uniform(0.1, 2.0, 50)
+    layer_sizes = (4, 5, 3, 3)
+    params = unroll(init_thetas(layer_sizes, random_state=0))
+    kwargs = dict(
+        sample_weight=w, activation="tanh", output_activation=output_activation
+    )
+    full = make_hessian_vector_product(params, layer_sizes, X, Y, 0.7, **kwargs)
+    chunked = make_hessian_vector_product(
+        params, layer_sizes, X, Y, 0.7, batch_size=batch_size, **kwargs
+    )
+    for seed in range(3):
+        v = np.random.default_rng(seed).standard_normal(params.shape[0])
+        np.testing.assert_allclose(chunked(v), full(v), rtol=1e-12, atol=1e-14)

@@ -15,7 +15,8 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.class_weight import compute_sample_weight
 
-import skbackprop._classifier as classifier_module
+import skbackprop._loss as loss_module
+import skbackprop._solver as solver_module
 from skbackprop import BackpropClassifier
 from skbackprop.backprop import (
     backprop_loop,
@@ -228,12 +229,12 @@ def test_bfgs_warns_when_its_dense_hessian_is_large(small, monkeypatch):
     X, y = small
     # 5-4-3 network: 39 parameters.
     clf = BackpropClassifier(hidden_layer_sizes=(4,), solver="BFGS", max_iter=3)
-    monkeypatch.setattr(classifier_module, "_BFGS_WARN_PARAMS", 38)
+    monkeypatch.setattr(solver_module, "_BFGS_WARN_PARAMS", 38)
     with pytest.warns(UserWarning, match="dense 39 x 39 inverse Hessian"):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             clf.fit(X, y)
-    monkeypatch.setattr(classifier_module, "_BFGS_WARN_PARAMS", 39)
+    monkeypatch.setattr(solver_module, "_BFGS_WARN_PARAMS", 39)
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -242,14 +243,14 @@ def test_bfgs_warns_when_its_dense_hessian_is_large(small, monkeypatch):
         warnings.simplefilter("error", UserWarning)
         warnings.simplefilter("ignore", ConvergenceWarning)
         clf.set_params(solver="L-BFGS-B").fit(X, y)
-    assert classifier_module._BFGS_WARN_PARAMS == 39
+    assert solver_module._BFGS_WARN_PARAMS == 39
 
 
 def test_bfgs_default_threshold_covers_the_course_network():
     # The course's 400-25-10 network (10285 parameters) warns; a 64-10-10
     # digits network (760 parameters) does not.
-    assert 25 * 401 + 10 * 26 > classifier_module._BFGS_WARN_PARAMS
-    assert 10 * 65 + 10 * 11 <= classifier_module._BFGS_WARN_PARAMS
+    assert 25 * 401 + 10 * 26 > solver_module._BFGS_WARN_PARAMS
+    assert 10 * 65 + 10 * 11 <= solver_module._BFGS_WARN_PARAMS
 
 
 # ---------------------------------------------------------------------------
@@ -453,9 +454,9 @@ def test_early_stopping_holds_out_validation_fraction(iris, monkeypatch):
     seen = []
     original = BackpropClassifier._validation_score
 
-    def spy(self, nn_params, layer_sizes, validation):
+    def spy(self, nn_params, layer_sizes, validation, encoding):
         seen.append(validation[1])
-        return original(self, nn_params, layer_sizes, validation)
+        return original(self, nn_params, layer_sizes, validation, encoding)
 
     monkeypatch.setattr(BackpropClassifier, "_validation_score", spy)
     clf = BackpropClassifier(
@@ -480,9 +481,9 @@ def test_early_stopping_on_tiny_data(monkeypatch):
     held_out = []
     original = BackpropClassifier._validation_score
 
-    def spy(self, nn_params, layer_sizes, validation):
+    def spy(self, nn_params, layer_sizes, validation, encoding):
         held_out.append(validation[1])
-        return original(self, nn_params, layer_sizes, validation)
+        return original(self, nn_params, layer_sizes, validation, encoding)
 
     monkeypatch.setattr(BackpropClassifier, "_validation_score", spy)
     X = np.arange(16.0).reshape(8, 2)
@@ -512,7 +513,7 @@ def test_max_fun_limits_evaluations(iris, solver):
 def test_n_fun_evals_counts_every_cost_evaluation(iris, monkeypatch):
     X, y = iris
     calls = []
-    original = classifier_module.make_cost_function
+    original = loss_module.make_cost_function
 
     def counting_factory(*args, **kwargs):
         fun = original(*args, **kwargs)
@@ -523,7 +524,7 @@ def test_n_fun_evals_counts_every_cost_evaluation(iris, monkeypatch):
 
         return counting
 
-    monkeypatch.setattr(classifier_module, "make_cost_function", counting_factory)
+    monkeypatch.setattr(loss_module, "make_cost_function", counting_factory)
     clf = BackpropClassifier(hidden_layer_sizes=(3,), random_state=0).fit(X, y)
     assert clf.n_fun_evals_ == len(calls) > clf.n_iter_
 
@@ -651,8 +652,8 @@ def test_works_without_sklearn_callback_module():
         from sklearn.datasets import load_iris
         sys.modules["sklearn.callback"] = None
         from skbackprop import BackpropClassifier
-        import skbackprop._classifier as m
-        assert not m._HAS_SKLEARN_CALLBACKS
+        import skbackprop._compat as m
+        assert not m.HAS_SKLEARN_CALLBACKS
         X, y = load_iris(return_X_y=True)
         clf = BackpropClassifier(hidden_layer_sizes=(3,), random_state=0).fit(X, y)
         assert not hasattr(clf, "set_callbacks")
@@ -689,35 +690,19 @@ def test_trust_krylov_breakdown_keeps_last_iterate(small):
 
 
 def test_non_finite_step_stops_the_optimizer():
-    evals = classifier_module._Evaluations(lambda x: (float(x @ x), 2 * x))
+    evals = solver_module._Evaluations(lambda x: (float(x @ x), 2 * x))
     assert evals(np.ones(2))[0] == 2.0
-    with pytest.raises(classifier_module._StopTrainingError) as stop:
+    with pytest.raises(solver_module._StopTrainingError) as stop:
         evals(np.array([1.0, np.nan]))
     assert stop.value.reason == "breakdown" and evals.n_fun == 1
 
 
-def interrupt_after(monkeypatch, n_iterations):
-    """Make the optimizer's callback raise KeyboardInterrupt after n iterations."""
-    real_minimize = classifier_module.minimize
-
-    def minimize(*args, callback, **kwargs):
-        count = [0]
-
-        def interrupting(intermediate_result):
-            callback(intermediate_result)
-            count[0] += 1
-            if count[0] == n_iterations:
-                raise KeyboardInterrupt
-
-        return real_minimize(*args, callback=interrupting, **kwargs)
-
-    monkeypatch.setattr(classifier_module, "minimize", minimize)
-
-
 @pytest.mark.parametrize("solver", ["TNC", "trust-krylov"])
-def test_interrupt_keeps_lowest_cost_for_new_solvers(iris, monkeypatch, solver):
+def test_interrupt_keeps_lowest_cost_for_new_solvers(
+    iris, monkeypatch, solver, interrupt_after
+):
     X, y = iris
-    interrupt_after(monkeypatch, 4)
+    interrupt_after(4)
     clf = BackpropClassifier(hidden_layer_sizes=(3,), solver=solver, random_state=0)
     with pytest.warns(ConvergenceWarning, match="interrupted"):
         clf.fit(X, y)
@@ -725,10 +710,10 @@ def test_interrupt_keeps_lowest_cost_for_new_solvers(iris, monkeypatch, solver):
 
 
 def test_interrupt_with_early_stopping_keeps_best_validation_weights(
-    noisy, monkeypatch
+    noisy, monkeypatch, interrupt_after
 ):
     X, y = noisy
-    interrupt_after(monkeypatch, 6)
+    interrupt_after(6)
     with pytest.warns(ConvergenceWarning, match="interrupted"):
         clf = fit_early_stopping(X, y, "trust-ncg")
     scores = np.asarray(clf.validation_scores_)
@@ -740,7 +725,7 @@ def test_interrupt_with_early_stopping_keeps_best_validation_weights(
 @pytest.mark.parametrize("solver", ["Newton-CG", "trust-ncg", "TNC"])
 def test_non_finite_cost_is_a_clear_error_for_new_solvers(iris, monkeypatch, solver):
     X, y = iris
-    real = classifier_module.make_cost_function
+    real = loss_module.make_cost_function
     calls = [0]
 
     def nan_after_three(*args, **kwargs):
@@ -753,7 +738,7 @@ def test_non_finite_cost_is_a_clear_error_for_new_solvers(iris, monkeypatch, sol
 
         return wrapped
 
-    monkeypatch.setattr(classifier_module, "make_cost_function", nan_after_three)
+    monkeypatch.setattr(loss_module, "make_cost_function", nan_after_three)
     clf = BackpropClassifier(hidden_layer_sizes=(3,), solver=solver, random_state=0)
     with pytest.raises(ValueError, match="became NaN or infinite"):
         clf.fit(X, y)

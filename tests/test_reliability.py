@@ -25,7 +25,9 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_info, threadpool_limits
 
-import skbackprop._classifier as classifier_module
+import skbackprop._blas as blas_module
+import skbackprop._loss as loss_module
+import skbackprop._solver as solver_module
 from skbackprop import BackpropClassifier
 from skbackprop.backprop import cost_function, init_thetas, unroll
 
@@ -37,7 +39,7 @@ _rng = np.random.RandomState(0)
 X = _rng.normal(size=(30, 4))
 y = np.arange(30) % 3
 FEATURES = ["a", "b", "c", "d"]
-SOLVERS = classifier_module._SOLVERS
+SOLVERS = solver_module._SOLVERS
 LINE_SEARCH_SOLVERS = ("L-BFGS-B", "CG", "BFGS", "TNC", "Newton-CG")
 
 
@@ -490,9 +492,9 @@ def test_fit_on_extreme_data_gives_finite_model_or_scale_error(scale, hidden, al
 
 def _patch_cost(monkeypatch, wrap):
     """Make fit's cost function ``wrap(cost)``, ``cost(params) -> (J, grad)``."""
-    real = classifier_module.make_cost_function
+    real = loss_module.make_cost_function
     monkeypatch.setattr(
-        classifier_module,
+        loss_module,
         "make_cost_function",
         lambda *args, **kwargs: wrap(real(*args, **kwargs)),
     )
@@ -593,24 +595,6 @@ def test_predict_on_huge_but_finite_outputs_is_finite():
 # ---------------------------------------------------------------------------
 
 
-def _interrupt_in_callback(monkeypatch, after):
-    """Make ``minimize``'s callback raise KeyboardInterrupt after ``after`` calls."""
-    real_minimize = classifier_module.minimize
-
-    def minimize(*args, callback, **kwargs):
-        count = [0]
-
-        def interrupting_callback(intermediate_result):
-            callback(intermediate_result)
-            count[0] += 1
-            if count[0] == after:
-                raise KeyboardInterrupt
-
-        return real_minimize(*args, callback=interrupting_callback, **kwargs)
-
-    monkeypatch.setattr(classifier_module, "minimize", minimize)
-
-
 def _interrupt_in_cost(monkeypatch, on_call):
     """Make the ``on_call``-th cost evaluation raise KeyboardInterrupt (Ctrl-C)."""
     calls = [0]
@@ -628,10 +612,12 @@ def _interrupt_in_cost(monkeypatch, on_call):
 
 
 @pytest.mark.parametrize("solver", SOLVERS)
-def test_keyboard_interrupt_in_callback_keeps_best_weights(monkeypatch, solver):
+def test_keyboard_interrupt_in_callback_keeps_best_weights(
+    monkeypatch, solver, interrupt_after
+):
     X_iris, y_iris = iris_scaled()
     params = dict(hidden_layer_sizes=(4,), solver=solver, random_state=0)
-    _interrupt_in_callback(monkeypatch, after=7)
+    interrupt_after(7)
     est = BackpropClassifier(**params)
     with pytest.warns(ConvergenceWarning, match="Training was interrupted"):
         est.fit(X_iris, y_iris)
@@ -683,9 +669,11 @@ def test_keyboard_interrupt_before_first_iteration_keeps_initial_weights(
     _assert_finite_model(est, X_iris)
 
 
-def test_keyboard_interrupt_with_early_stopping_keeps_best_validated(monkeypatch):
+def test_keyboard_interrupt_with_early_stopping_keeps_best_validated(
+    monkeypatch, interrupt_after
+):
     X_iris, y_iris = iris_scaled()
-    _interrupt_in_callback(monkeypatch, after=6)
+    interrupt_after(6)
     est = BackpropClassifier(
         hidden_layer_sizes=(4,),
         random_state=0,
@@ -714,9 +702,9 @@ def test_relu_fit_does_not_warn_at_its_kinks():
         assert not [m for m in messages if "stopped before converging" in m]
 
 
-def test_interrupted_warm_start_fit_can_continue(monkeypatch):
+def test_interrupted_warm_start_fit_can_continue(monkeypatch, interrupt_after):
     X_iris, y_iris = iris_scaled()
-    _interrupt_in_callback(monkeypatch, after=5)
+    interrupt_after(5)
     est = BackpropClassifier(hidden_layer_sizes=(4,), random_state=0, warm_start=True)
     with pytest.warns(ConvergenceWarning, match="interrupted"):
         est.fit(X_iris, y_iris)
@@ -751,14 +739,16 @@ def test_failed_line_search_warns_and_leaves_a_whole_model(monkeypatch, solver):
 
 
 @pytest.mark.parametrize("cause", ["max_iter", "stall", "interrupt"])
-def test_warnings_point_at_the_line_that_called_fit(monkeypatch, cause):
+def test_warnings_point_at_the_line_that_called_fit(
+    monkeypatch, cause, interrupt_after
+):
     params = dict(hidden_layer_sizes=(3,), random_state=0)
     if cause == "max_iter":
         params["max_iter"] = 2
     elif cause == "stall":
         _patch_cost(monkeypatch, lambda cost: lambda p: (cost(p)[0], -cost(p)[1]))
     else:
-        _interrupt_in_callback(monkeypatch, after=2)
+        interrupt_after(2)
     with pytest.warns(ConvergenceWarning) as record:
         BackpropClassifier(**params).fit(X, y)
     assert [w.filename for w in record] == [__file__] * len(record)
@@ -899,7 +889,7 @@ def test_fit_is_bitwise_identical_across_blas_thread_counts():
     """
     est, X_big, y_big = _thread_test_problem()
     n_params = 64 * 101 + 3 * 65
-    assert 6.0 * X_big.shape[0] * n_params < classifier_module._SINGLE_THREAD_FLOPS
+    assert 6.0 * X_big.shape[0] * n_params < blas_module._SINGLE_THREAD_FLOPS
     fits = _fits_under_thread_limits(est, X_big, y_big)
     for n_threads, fitted in fits.items():
         for a, b in zip(fitted.thetas_, fits[1].thetas_):
@@ -910,7 +900,7 @@ def test_fit_is_bitwise_identical_across_blas_thread_counts():
 @pytest.mark.skipif(not _blas_available(), reason="no BLAS thread pool found")
 def test_fit_with_multithreaded_blas_agrees_to_rounding(monkeypatch):
     """Above the threshold BLAS threads change the rounding, not the model."""
-    monkeypatch.setattr(classifier_module, "_SINGLE_THREAD_FLOPS", 0.0)
+    monkeypatch.setattr(blas_module, "_SINGLE_THREAD_FLOPS", 0.0)
     est, X_big, y_big = _thread_test_problem()
     fits = _fits_under_thread_limits(est, X_big, y_big)
     for fitted in fits.values():

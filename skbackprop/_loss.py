@@ -1,0 +1,124 @@
+"""The loss object the solver calls: the cost, its derivatives, the output.
+
+:class:`NetworkLoss` is the counterpart of scikit-learn's ``LinearModelLoss``:
+it holds the network's shape and settings (layer sizes, activations, alpha,
+batch size) and evaluates, for given data, the cost and its gradient, exact
+Hessian-vector products, and the forward pass used for prediction. It keeps
+the evaluator of the data it last saw, and with it the evaluator's work
+buffers, so an optimizer's hundreds of calls allocate nothing.
+
+The numbers come from :mod:`skbackprop.backprop`: the fast evaluator
+(:func:`~skbackprop.backprop.make_cost_function`) for numpy arrays and scipy
+sparse matrices, the R-operator for Hessian-vector products; both are tested
+against the readable reference (:func:`~skbackprop.backprop.cost_function`).
+"""
+
+from .backprop import (
+    check_activation,
+    check_output_activation,
+    forward_propagate,
+    make_cost_function,
+    make_hessian_vector_product,
+)
+from .backprop._course import _cast_thetas
+
+
+class NetworkLoss:
+    """The regularised cost of one network shape, and what the solver needs of it.
+
+    Parameters
+    ----------
+    layer_sizes : tuple of int
+        ``(s_1, ..., s_L)``: inputs, hidden layers, outputs.
+    activation : {"sigmoid", "tanh", "relu"}, default="sigmoid"
+        Hidden units' activation.
+    output_activation : {"sigmoid", "softmax"}, default="sigmoid"
+        One logistic unit per output (the course), or a softmax.
+    alpha : float, default=1.0
+        Regularisation strength (the course's lambda).
+    batch_size : int or None, default=None
+        Rows per chunk of every evaluation; ``None`` takes all rows at once.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skbackprop._loss import NetworkLoss
+    >>> from skbackprop.backprop import cost_function, init_thetas, unroll
+    >>> X, Y = np.eye(3), np.eye(3)
+    >>> params = unroll(init_thetas((3, 2, 3), random_state=0))
+    >>> J, grad = NetworkLoss((3, 2, 3)).loss_gradient(params, X, Y)
+    >>> bool(np.isclose(J, cost_function(params, (3, 2, 3), X, Y, 1.0)[0]))
+    True
+    """
+
+    def __init__(
+        self,
+        layer_sizes,
+        activation="sigmoid",
+        output_activation="sigmoid",
+        alpha=1.0,
+        batch_size=None,
+    ):
+        self.layer_sizes = tuple(int(s) for s in layer_sizes)
+        self.activation = check_activation(activation)
+        self.output_activation = check_output_activation(output_activation)
+        self.alpha = float(alpha)
+        self.batch_size = batch_size
+        self._data = None
+        self._evaluator = None
+
+    def _evaluator_for(self, X, Y, sample_weight):
+        """The fast evaluator of this data, built (with its buffers) on first use."""
+        data = (X, Y, sample_weight)
+        if self._data is None or any(a is not b for a, b in zip(self._data, data)):
+            self._evaluator = make_cost_function(
+                self.layer_sizes,
+                X,
+                Y,
+                self.alpha,
+                sample_weight,
+                activation=self.activation,
+                output_activation=self.output_activation,
+                batch_size=self.batch_size,
+            )
+            self._data = data
+        return self._evaluator
+
+    def loss_gradient(self, nn_params, X, Y, sample_weight=None):
+        """The cost ``J`` and its gradient at ``nn_params``.
+
+        Returns
+        -------
+        J : float
+        grad : ndarray of shape (n_params,), float64
+        """
+        return self._evaluator_for(X, Y, sample_weight)(nn_params)
+
+    def loss(self, nn_params, X, Y, sample_weight=None):
+        """The cost ``J`` at ``nn_params``."""
+        return self.loss_gradient(nn_params, X, Y, sample_weight)[0]
+
+    def hessian_product(self, nn_params, X, Y, sample_weight=None):
+        """``hessp(v) -> H v``, the exact Hessian of ``J`` at ``nn_params`` times ``v``.
+
+        The passes that do not depend on ``v`` are computed once per
+        ``nn_params`` (a chunk at a time with ``batch_size``, then per product).
+        """
+        return make_hessian_vector_product(
+            nn_params,
+            self.layer_sizes,
+            X,
+            Y,
+            self.alpha,
+            sample_weight,
+            activation=self.activation,
+            output_activation=self.output_activation,
+            batch_size=self.batch_size,
+        )
+
+    def forward(self, thetas, X):
+        """``z(L)``, the output units' inputs, of the network ``thetas`` on ``X``.
+
+        Computed in ``X``'s precision (float32 stays float32).
+        """
+        return forward_propagate(_cast_thetas(thetas, X), X, self.activation)[1]

@@ -1,0 +1,332 @@
+"""Parameter checks, target encoding and the hold-out: pure functions returning values.
+
+Nothing here sets an attribute on an estimator: each function takes what it
+checks and returns the checked value (or raises an error that names the
+problem, in scikit-learn's words), so a fit can set its fitted attributes in
+one place at the end.
+"""
+
+import numbers
+
+import numpy as np
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils import check_random_state, check_scalar
+from sklearn.utils.class_weight import compute_class_weight
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.validation import column_or_1d
+
+from ._solver import _SOLVERS, canonical_solver
+from .backprop import check_activation, check_output_activation
+
+# ---------------------------------------------------------------------------
+# Parameters
+# ---------------------------------------------------------------------------
+
+
+def check_hidden_layer_sizes(hidden_layer_sizes):
+    """``hidden_layer_sizes`` as a tuple of positive ints, or a clear error."""
+    hidden = hidden_layer_sizes
+    if isinstance(hidden, numbers.Integral) and not isinstance(hidden, bool):
+        hidden = (hidden,)
+    try:
+        hidden = tuple(hidden)
+    except TypeError:
+        raise TypeError(
+            "hidden_layer_sizes must be a tuple of positive ints, got "
+            f"{hidden_layer_sizes!r}."
+        ) from None
+    for size in hidden:
+        if isinstance(size, bool) or not isinstance(size, numbers.Integral):
+            raise TypeError(
+                f"hidden_layer_sizes must contain ints, got {hidden_layer_sizes!r}."
+            )
+        if size <= 0:
+            raise ValueError(
+                "hidden_layer_sizes must contain positive ints, got "
+                f"{hidden_layer_sizes!r}."
+            )
+    return tuple(int(s) for s in hidden)
+
+
+def check_params(est):
+    """Check every constructor parameter of ``est``; return the hidden sizes and solver.
+
+    Reads the parameters only: nothing is set on ``est``.
+    """
+    check_scalar(est.alpha, "alpha", numbers.Real, min_val=0.0)
+    if not np.isfinite(est.alpha):
+        raise ValueError(f"alpha must be finite, got {est.alpha!r}.")
+    check_scalar(est.max_iter, "max_iter", numbers.Integral, min_val=1)
+    check_scalar(est.tol, "tol", numbers.Real, min_val=0.0)
+    solver = canonical_solver(est.solver)
+    if solver is None:
+        raise ValueError(
+            "solver must be one of the gradient-based scipy.optimize.minimize "
+            f"methods {', '.join(map(repr, _SOLVERS))}; got {est.solver!r}."
+        )
+    if est.epsilon_init is not None:
+        check_scalar(
+            est.epsilon_init,
+            "epsilon_init",
+            numbers.Real,
+            min_val=0.0,
+            include_boundaries="neither",
+        )
+    check_random_state(est.random_state)
+    check_scalar(est.verbose, "verbose", numbers.Integral, min_val=0)
+    if not isinstance(est.warm_start, (bool, np.bool_)):
+        raise TypeError(f"warm_start must be a bool, got {est.warm_start!r}.")
+    if est.batch_size is not None:
+        check_scalar(est.batch_size, "batch_size", numbers.Integral, min_val=1)
+    check_activation(est.activation)
+    if hasattr(est, "output_activation"):
+        check_output_activation(est.output_activation)
+    cw = getattr(est, "class_weight", None)
+    if not (cw is None or isinstance(cw, dict) or cw == "balanced"):
+        raise ValueError(
+            f"class_weight must be None, 'balanced' or a dict; got {cw!r}."
+        )
+    if not isinstance(est.early_stopping, (bool, np.bool_)):
+        raise TypeError(f"early_stopping must be a bool, got {est.early_stopping!r}.")
+    check_scalar(
+        est.validation_fraction,
+        "validation_fraction",
+        numbers.Real,
+        min_val=0.0,
+        max_val=1.0,
+        include_boundaries="neither",
+    )
+    check_scalar(est.n_iter_no_change, "n_iter_no_change", numbers.Integral, min_val=1)
+    check_scalar(est.max_fun, "max_fun", numbers.Integral, min_val=1)
+    _check_finite_and_not_bool(est)
+    return check_hidden_layer_sizes(est.hidden_layer_sizes), solver
+
+
+def _check_finite_and_not_bool(est):
+    """Refuse NaN/inf real parameters, bools for ints, bad class weights.
+
+    ``check_scalar`` lets NaN through a ``min_val`` bound (``nan < 0`` is
+    False) and takes ``True`` for an int.
+    """
+    for name in ("alpha", "tol", "epsilon_init", "validation_fraction"):
+        value = getattr(est, name, None)
+        if isinstance(value, numbers.Real) and not np.isfinite(value):
+            raise ValueError(f"{name} must be a finite number, got {value!r}.")
+    for name in ("max_iter", "batch_size", "n_iter_no_change", "max_fun"):
+        value = getattr(est, name, None)
+        if isinstance(value, (bool, np.bool_)):
+            raise TypeError(f"{name} must be an int, not a bool; got {value!r}.")
+    class_weight = getattr(est, "class_weight", None)
+    if isinstance(class_weight, dict):
+        for label, weight in class_weight.items():
+            if (
+                isinstance(weight, (bool, np.bool_))
+                or not isinstance(weight, numbers.Real)
+                or not np.isfinite(weight)
+                or weight < 0
+            ):
+                raise ValueError(
+                    "class_weight must map each class to a finite number >= 0; "
+                    f"got {weight!r} for class {label!r}."
+                )
+
+
+def _check_label_types(y):
+    """Refuse 1-D labels that mix types (``None`` among strings, str and int)."""
+    if getattr(y, "dtype", np.dtype(object)) != np.dtype(object):
+        return
+    try:
+        y = np.asarray(y, dtype=object)
+    except ValueError:  # ragged: check_classification_targets explains
+        return
+    if y.ndim != 1:
+        return
+    kinds = {
+        "None" if v is None else "str" if isinstance(v, str) else "number"
+        for v in y
+        if not (isinstance(v, float) and np.isnan(v))
+    }
+    if len(kinds) > 1:
+        raise ValueError(
+            "y mixes labels of different types "
+            f"({', '.join(sorted(kinds))}): the labels must be all strings or all "
+            "numbers, and None is not a label."
+        )
+
+
+def check_sample_weight(sample_weight, n_samples):
+    """``sample_weight`` as float64, finite, >= 0 with a positive sum, or None."""
+    if sample_weight is None:
+        return None
+    sample_weight = np.asarray(sample_weight)
+    if sample_weight.ndim == 0:
+        sample_weight = np.full(n_samples, sample_weight, dtype=np.float64)
+    if sample_weight.dtype.kind not in "biuf":
+        raise ValueError(
+            f"sample_weight must be numeric, got dtype {sample_weight.dtype}."
+        )
+    sample_weight = sample_weight.astype(np.float64)
+    if sample_weight.shape != (n_samples,):
+        raise ValueError(
+            f"sample_weight.shape == {sample_weight.shape}, expected ({n_samples},)!"
+        )
+    if not np.all(np.isfinite(sample_weight)):
+        raise ValueError("sample_weight contains NaN or infinity.")
+    if np.any(sample_weight < 0):
+        raise ValueError("Negative values in data passed to sample_weight.")
+    if not sample_weight.sum() > 0:
+        raise ValueError(
+            "The sum of sample_weight is zero; at least one sample must have "
+            "a positive weight."
+        )
+    return sample_weight
+
+
+# ---------------------------------------------------------------------------
+# Targets
+# ---------------------------------------------------------------------------
+
+
+def encode_labels(y, output_activation, previous=None):
+    """Label-encode ``y`` into the course's 0/1 indicator matrix ``Y``.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples,) or (n_samples, n_labels)
+        Class labels, or a multilabel indicator matrix.
+    output_activation : {"sigmoid", "softmax"}
+        A softmax needs one label per sample and one unit per class (two for
+        binary ``y``).
+    previous : LabelBinarizer or None
+        The encoding of the previous fit (warm start): ``y`` must have the
+        same classes, and is encoded the same way.
+
+    Returns
+    -------
+    binarizer : LabelBinarizer
+        The fitted encoding (``previous`` when given).
+    Y : ndarray of shape (n_samples, n_outputs), uint8
+        One byte per entry: the cost casts a chunk of rows at a time, so the
+        indicator matrix is the only per-sample array a fit keeps.
+    """
+    if isinstance(y, np.ndarray) and y.ndim == 2 and y.shape[1] == 1:
+        y = column_or_1d(y, warn=True)
+    _check_label_types(y)
+    check_classification_targets(y)
+    binarizer = previous
+    if binarizer is None:
+        binarizer = LabelBinarizer().fit(y)
+        if len(binarizer.classes_) < 2:
+            raise ValueError(
+                "BackpropClassifier needs samples of at least 2 classes in the "
+                f"data, but the data contains only one class: "
+                f"{binarizer.classes_[0]!r}."
+            )
+    elif type_of_target(y) != "multilabel-indicator":
+        _check_same_classes(np.unique(y), binarizer.classes_)
+    Y = binarizer.transform(y).astype(np.uint8)
+    if output_activation == "softmax":
+        if binarizer.y_type_ == "multilabel-indicator":
+            raise ValueError(
+                "output_activation='softmax' needs one label per sample (binary "
+                "or multiclass y), but y is a multilabel indicator matrix; use "
+                "output_activation='sigmoid' for multilabel targets."
+            )
+        if Y.shape[1] == 1:  # binary: one softmax unit per class
+            Y = np.hstack([1 - Y, Y])
+    return binarizer, Y
+
+
+def _check_same_classes(new_classes, classes):
+    if not np.array_equal(np.sort(new_classes), np.sort(np.asarray(classes))):
+        raise ValueError(
+            "warm_start can only be used where `y` has the same classes as "
+            f"in the previous call to fit. Previously got {classes}, "
+            f"`y` has {new_classes}."
+        )
+
+
+def class_sample_weight(class_weight, binarizer, y, sample_weight):
+    """Fold ``class_weight`` into the per-sample weights (None if both unset)."""
+    if class_weight is None:
+        return sample_weight
+    if binarizer.y_type_ == "multilabel-indicator":
+        raise ValueError(
+            "class_weight is not supported for multilabel y; pass "
+            "sample_weight instead."
+        )
+    y = column_or_1d(y)
+    classes = binarizer.classes_
+    with np.errstate(divide="ignore", invalid="ignore"):
+        weights = compute_class_weight(
+            class_weight, classes=classes, y=y, sample_weight=sample_weight
+        )
+    # "balanced" gives a class whose samples all weigh 0 an infinite
+    # weight; those samples count for nothing either way.
+    weights = np.asarray(weights, dtype=np.float64)
+    weights[~np.isfinite(weights)] = 0.0
+    per_sample = weights[np.searchsorted(classes, y)]
+    return per_sample if sample_weight is None else per_sample * sample_weight
+
+
+# ---------------------------------------------------------------------------
+# The early-stopping hold-out
+# ---------------------------------------------------------------------------
+
+
+def split_validation(X, Y, y, sample_weight, validation_fraction, stratify, rng):
+    """Hold out ``validation_fraction`` of the rows for early stopping.
+
+    With ``stratify`` (the class labels; None for multilabel targets), the
+    hold-out is stratified by class, at least one row of each class, where
+    every class has two or more rows; otherwise, on tiny data, a plain random
+    hold-out.
+
+    Returns
+    -------
+    train : tuple
+        ``(X, Y, y, sample_weight)`` of the training rows.
+    validation : tuple
+        ``(X_val, y_val, sample_weight_val)``; the weights are None when
+        unset or all zero.
+    """
+    n_samples = X.shape[0]
+    if n_samples < 2:
+        raise ValueError(
+            "early_stopping=True needs at least 2 samples to hold out a "
+            f"validation set; got {n_samples}."
+        )
+    n_val = min(max(int(np.ceil(validation_fraction * n_samples)), 1), n_samples - 1)
+    train, val = _hold_out_rows(n_samples, n_val, stratify, rng)
+    sw_val = None if sample_weight is None else sample_weight[val]
+    if sw_val is not None and not sw_val.sum() > 0:
+        sw_val = None
+    if sample_weight is not None:
+        sample_weight = sample_weight[train]
+        if not sample_weight.sum() > 0:
+            raise ValueError(
+                "early_stopping=True left only samples of zero weight for "
+                "training; lower validation_fraction or change sample_weight."
+            )
+    validation = (X[val], y[val], sw_val)
+    return (X[train], Y[train], y[train], sample_weight), validation
+
+
+def _hold_out_rows(n_samples, n_val, stratify, rng):
+    """Indices of the training and the held-out rows."""
+    indices = np.arange(n_samples)
+    if stratify is not None:
+        n_classes = len(np.unique(stratify))
+        n_val_stratified = max(n_val, n_classes)
+        if n_samples - n_val_stratified >= n_classes:
+            try:
+                return train_test_split(
+                    indices,
+                    test_size=n_val_stratified,
+                    stratify=stratify,
+                    random_state=rng,
+                )
+            except ValueError:  # a class with a single row
+                pass
+    return train_test_split(indices, test_size=n_val, random_state=rng)
