@@ -91,6 +91,8 @@ def register_converters():
     to_onnx : Register and convert in one call.
     """
     skl2onnx = _import_skl2onnx()
+    # A regressor registers here too: its own shape calculator, and a converter
+    # that ends _forward_z_nodes with an identity head.
     skl2onnx.update_registered_converter(
         BackpropClassifier,
         _CLASSIFIER_ALIAS,

@@ -233,6 +233,24 @@ def test_graph_is_the_course_forward_pass():
     )
 
 
+@pytest.mark.parametrize("hidden_layer_sizes", [(), (9, 7, 5)])
+def test_no_hidden_layer_and_several(hidden_layer_sizes):
+    # () is one-vs-all logistic regression (the course's exercise 3).
+    X, y = _digits()
+    clf = BackpropClassifier(
+        hidden_layer_sizes=hidden_layer_sizes, max_iter=80, random_state=0
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X[:N_TRAIN] / 16.0, y[:N_TRAIN])
+    X_test = _held_out(np.float32, 16.0)
+    onx = to_onnx(clf, X_test[:1])
+    assert [node.op_type for node in onx.graph.node].count("Gemm") == len(
+        hidden_layer_sizes
+    ) + 1
+    _assert_matches(clf, _run(onx, X_test), X_test, TOLERANCE[np.float32])
+
+
 def test_unfitted_model_is_refused():
     with pytest.raises(NotFittedError):
         to_onnx(BackpropClassifier(), _held_out(np.float32)[:1])
