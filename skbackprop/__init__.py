@@ -2,11 +2,15 @@
 
 ``BackpropClassifier`` trains sigmoid networks by backpropagation and
 ``scipy.optimize.minimize``; :mod:`skbackprop.backprop` holds the math as
-small functions named after the course's steps.
+small functions named after the course's steps. With scikit-learn's
+``array_api_dispatch`` they fit and predict on PyTorch, CuPy and
+array-api-strict arrays, on their device; :func:`move_to_numpy` copies such a
+fitted model back to numpy.
 """
 
 from ._classifier import BackpropClassifier
+from ._dispatch import move_to_numpy
 
 __version__ = "0.1.0"
 
-__all__ = ["BackpropClassifier", "__version__"]
+__all__ = ["BackpropClassifier", "move_to_numpy", "__version__"]

@@ -4,6 +4,9 @@
 store the result. The fitted attributes are set in one place, at the end; a
 subclass says how its targets are encoded, how the early-stopping hold-out is
 stratified and scored, and what its output layer is.
+
+With ``array_api_dispatch`` everything follows ``X``: see
+:mod:`skbackprop._dispatch`.
 """
 
 import functools
@@ -14,7 +17,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._callbacks import FitCallbacks
-from ._compat import CallbackSupportMixin
+from ._compat import HAS_ARRAY_API, CallbackSupportMixin
+from ._dispatch import check_prediction_input, float_dtypes, follow, follow_labels
 from ._loss import NetworkLoss
 from ._solver import (
     Monitor,
@@ -25,6 +29,7 @@ from ._solver import (
 )
 from ._validation import check_params, check_sample_weight, split_validation
 from .backprop import init_thetas, roll, unroll
+from .backprop._array_api import is_array_api_array, namespace_and_device, to_numpy
 
 
 def _unchanged_on_error(fit):
@@ -55,7 +60,12 @@ def _check_forward_not_nan(z):
     Overflow to ``+-inf`` alone is harmless (a saturated unit, probability 0
     or 1); NaN would be a silent wrong prediction.
     """
-    if np.isnan(z).any():
+    if is_array_api_array(z):
+        xp = namespace_and_device(z)[0]
+        has_nan = bool(xp.any(xp.isnan(z)))
+    else:
+        has_nan = np.isnan(z).any()
+    if has_nan:
         raise ValueError(
             "Forward propagation overflowed to NaN: X has values too large for "
             "float64 arithmetic with these weights. Scale the data the way the "
@@ -80,9 +90,12 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
             y,
             multi_output=True,
             accept_sparse=("csr", "csc"),
-            dtype=(np.float64, np.float32),
+            dtype=float_dtypes(X),
             reset=not warm,
         )
+        # X stays where it is; the labels and weights are checked and encoded
+        # on the host (the loss moves Y and the weights to X's device once).
+        y_given, y, sample_weight = y, to_numpy(y), to_numpy(sample_weight)
         user_sample_weight = check_sample_weight(sample_weight, X.shape[0])
         encoding, Y, sample_weight = self._encode_targets(y, user_sample_weight, warm)
         layer_sizes = (X.shape[1], *hidden, Y.shape[1])
@@ -125,7 +138,7 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
             self.batch_size,
         )
         fit = minimize_network(loss, X, Y, sample_weight, x0, settings, monitor)
-        self._store(layer_sizes, fit, encoding)
+        self._store(layer_sizes, fit, encoding, X, y_given)
         callbacks.end()
         warn_if_limit_reached(settings, fit.stopped)
         return self
@@ -139,7 +152,7 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
                 "warm_start needs the same layer sizes as the previous fit: "
                 f"previously {self.layer_sizes_}, now {layer_sizes}."
             )
-        return unroll(self.thetas_)
+        return unroll([to_numpy(theta) for theta in self.thetas_])
 
     def _scorer(self, layer_sizes, validation, encoding):
         """``nn_params -> score`` on the hold-out, or None without early stopping."""
@@ -152,12 +165,17 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
             encoding=encoding,
         )
 
-    def _store(self, layer_sizes, fit, encoding):
-        """Set every fitted attribute, from the solver's result."""
+    def _store(self, layer_sizes, fit, encoding, X, y):
+        """Set every fitted attribute, from the solver's result.
+
+        ``thetas_`` go to ``X``'s namespace and device, the target attributes
+        (``classes_``) to ``y``'s.
+        """
         thetas = [t.copy() for t in roll(fit.x, layer_sizes)]
         self._finish_thetas(thetas)
+        thetas = [follow(theta, X) for theta in thetas]
         for name, value in self._target_attributes(encoding).items():
-            setattr(self, name, value)
+            setattr(self, name, follow_labels(value, y))
         self.layer_sizes_ = layer_sizes
         self.thetas_ = thetas
         self.n_iter_ = fit.n_iter
@@ -174,14 +192,24 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
         loss = NetworkLoss(layer_sizes, self.activation, self._output_activation)
         return loss.forward(thetas, X)
 
-    def _output_z(self, X):
-        """Forward-propagate ``X``; return ``z(L)``, the output units' inputs."""
+    @property
+    def _output_weights(self):
+        """``Theta(L-1)``, the fitted array whose namespace ``X`` must share."""
+        return self.thetas_[-1]
+
+    def _output_z(self, X, method="predict"):
+        """Forward-propagate ``X``; return ``z(L)``, the output units' inputs.
+
+        ``method`` names the public method, for the error when ``X`` is not
+        in the namespace (and on the device) of the fitted weights.
+        """
         check_is_fitted(self)
+        check_prediction_input(self, X, method)
         X = validate_data(
             self,
             X,
             accept_sparse=("csr", "csc"),
-            dtype=(np.float64, np.float32),
+            dtype=float_dtypes(X),
             reset=False,
         )
         with np.errstate(over="ignore", invalid="ignore"):  # checked below
@@ -192,4 +220,5 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
+        tags.array_api_support = HAS_ARRAY_API
         return tags

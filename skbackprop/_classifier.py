@@ -12,9 +12,10 @@ from sklearn.base import ClassifierMixin
 from sklearn.metrics import accuracy_score
 
 from ._base import BaseBackprop, _unchanged_on_error
-from ._compat import with_callbacks
+from ._compat import get_namespace_and_device, move_to, with_callbacks
 from ._validation import class_sample_weight, encode_labels
 from .backprop import roll
+from .backprop._array_api import is_array_api_array, to_numpy
 
 
 def _is_multilabel(binarizer):
@@ -23,11 +24,39 @@ def _is_multilabel(binarizer):
 
 def _labels_from_z(z, binarizer):
     """Predicted labels from the output units' inputs ``z(L)``."""
+    if is_array_api_array(z):
+        return _labels_on_device(z, binarizer)
     if _is_multilabel(binarizer):
         return (z > 0).astype(binarizer.classes_.dtype)
     if z.shape[1] == 1:
         return binarizer.classes_[(z.ravel() > 0).astype(int)]
     return binarizer.classes_[np.argmax(z, axis=1)]
+
+
+def _labels_on_device(z, binarizer):
+    """The labels of an Array API ``z(L)``, in its namespace and on its device.
+
+    Numeric labels are taken on the device; string labels cannot live there,
+    so they come back as numpy (as from scikit-learn's classifiers).
+    """
+    xp, _, device = get_namespace_and_device(z)
+    classes = binarizer.classes_
+    if _is_multilabel(binarizer):
+        return xp.astype(z > 0, move_to(classes, xp=xp, device=device).dtype)
+    if z.shape[1] == 1:
+        indices = xp.astype(z[:, 0] > 0, xp.int64)
+    else:
+        indices = xp.argmax(z, axis=1)
+    if classes.dtype.kind not in "biuf":
+        return classes[to_numpy(indices)]
+    return xp.take(move_to(classes, xp=xp, device=device), indices, axis=0)
+
+
+def _log_expit(z, xp):
+    """``log(g(z))`` without overflow: scipy's for numpy, else in ``z``'s namespace."""
+    if not is_array_api_array(z):
+        return log_expit(z)
+    return -xp.logaddexp(xp.zeros_like(z), -z)
 
 
 class BackpropClassifier(ClassifierMixin, BaseBackprop):
@@ -306,7 +335,8 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
     def _validation_score(self, nn_params, layer_sizes, validation, encoding):
         """Accuracy on the early-stopping hold-out of the weights ``nn_params``."""
         X_val, y_val, sw_val = validation
-        z = self._forward_z(roll(nn_params, layer_sizes), X_val)
+        # Scored on the host, beside y_val (z is small: hold-out rows x outputs).
+        z = to_numpy(self._forward_z(roll(nn_params, layer_sizes), X_val))
         y_pred = _labels_from_z(z, encoding)
         return float(accuracy_score(y_val, y_pred, sample_weight=sw_val))
 
@@ -348,12 +378,12 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
             ``classes_[1]`` (with a softmax output, ``z_1 - z_0``); otherwise
             one column per class or label.
         """
-        z = self._output_z(X)
+        z = self._output_z(X, "decision_function")
         if self._is_multilabel():
             return z
         if z.shape[1] == 1:
-            return z.ravel()
-        if len(self.classes_) == 2:  # softmax over two units
+            return z[:, 0]
+        if self.classes_.shape[0] == 2:  # softmax over two units
             return z[:, 1] - z[:, 0]
         return z
 
@@ -375,7 +405,9 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
         proba : ndarray of shape (n_samples, n_classes)
             Probabilities, columns in the order of ``classes_``.
         """
-        return np.exp(self.predict_log_proba(X))
+        log_proba = self._log_proba(self._output_z(X, "predict_proba"))
+        xp, _, _ = get_namespace_and_device(log_proba)
+        return xp.exp(log_proba)
 
     def predict_log_proba(self, X):
         """Logarithm of :meth:`predict_proba`, computed without ``log(0)``.
@@ -389,14 +421,18 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
         -------
         log_proba : ndarray of shape (n_samples, n_classes)
         """
-        z = self._output_z(X)
+        return self._log_proba(self._output_z(X, "predict_log_proba"))
+
+    def _log_proba(self, z):
+        """:meth:`predict_log_proba` from ``z(L)``, in ``z``'s namespace."""
+        xp, _, _ = get_namespace_and_device(z)
         if self._is_multilabel():
-            return log_expit(z)
+            return _log_expit(z, xp)
         if z.shape[1] == 1:
-            return np.hstack([log_expit(-z), log_expit(z)])
+            return xp.concat([_log_expit(-z, xp), _log_expit(z, xp)], axis=1)
         if self.output_activation == "softmax":
             return z - logsumexp(z, axis=1, keepdims=True)
-        log_h = log_expit(z)
+        log_h = _log_expit(z, xp)
         return log_h - logsumexp(log_h, axis=1, keepdims=True)
 
     def predict(self, X):
@@ -413,7 +449,7 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
             The class with the largest output ``h_k(x)``; for multilabel
             targets, each label whose ``h_k(x)`` exceeds 0.5.
         """
-        return self._labels_from_z(self._output_z(X))
+        return self._labels_from_z(self._output_z(X, "predict"))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

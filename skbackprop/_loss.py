@@ -7,20 +7,35 @@ Hessian-vector products, and the forward pass used for prediction. It keeps
 the evaluator of the data it last saw, and with it the evaluator's work
 buffers, so an optimizer's hundreds of calls allocate nothing.
 
-The numbers come from :mod:`skbackprop.backprop`: the fast evaluator
-(:func:`~skbackprop.backprop.make_cost_function`) for numpy arrays and scipy
-sparse matrices, the R-operator for Hessian-vector products; both are tested
-against the readable reference (:func:`~skbackprop.backprop.cost_function`).
+The numbers come from :mod:`skbackprop.backprop`, from the backend that
+``X``'s type selects:
+
+* numpy arrays and scipy sparse matrices: the fast CPU evaluator
+  (:func:`~skbackprop.backprop.make_cost_function`) and the R-operator for
+  Hessian-vector products;
+* arrays of any other Array API namespace (PyTorch, CuPy, array-api-strict):
+  the same passes written with the standard's operations
+  (:func:`~skbackprop.backprop.make_array_api_cost_function`), run on ``X``'s
+  device. The parameter vector stays a float64 numpy vector on the host: each
+  evaluation moves it to the device and the gradient back.
+
+Every backend is tested against the readable reference
+(:func:`~skbackprop.backprop.cost_function`).
 """
 
+import numpy as np
+
 from .backprop import (
+    _array_api,
+    array_api_forward,
     check_activation,
     check_output_activation,
     forward_propagate,
+    make_array_api_cost_function,
     make_cost_function,
     make_hessian_vector_product,
 )
-from .backprop._course import _cast_thetas
+from .backprop._course import _cast_thetas, _compute_dtype
 
 
 class NetworkLoss:
@@ -68,10 +83,20 @@ class NetworkLoss:
         self._evaluator = None
 
     def _evaluator_for(self, X, Y, sample_weight):
-        """The fast evaluator of this data, built (with its buffers) on first use."""
+        """The evaluator of this data, built (with its buffers) on first use.
+
+        The numpy backend's fast evaluator, or, for an Array API ``X``, the
+        device evaluator (which moves ``Y`` and the weights to ``X``'s device
+        once, here).
+        """
         data = (X, Y, sample_weight)
         if self._data is None or any(a is not b for a, b in zip(self._data, data)):
-            self._evaluator = make_cost_function(
+            build = (
+                make_array_api_cost_function
+                if _array_api.is_array_api_array(X)
+                else make_cost_function
+            )
+            self._evaluator = build(
                 self.layer_sizes,
                 X,
                 Y,
@@ -104,6 +129,9 @@ class NetworkLoss:
         The passes that do not depend on ``v`` are computed once per
         ``nn_params`` (a chunk at a time with ``batch_size``, then per product).
         """
+        if _array_api.is_array_api_array(X):
+            # The device evaluator holds Y and the weights on the device.
+            return self._evaluator_for(X, Y, sample_weight).hessian_product(nn_params)
         return make_hessian_vector_product(
             nn_params,
             self.layer_sizes,
@@ -119,6 +147,20 @@ class NetworkLoss:
     def forward(self, thetas, X):
         """``z(L)``, the output units' inputs, of the network ``thetas`` on ``X``.
 
-        Computed in ``X``'s precision (float32 stays float32).
+        Computed in ``X``'s precision (float32 stays float32), in ``X``'s
+        namespace and on its device.
         """
+        if _array_api.is_array_api_array(X):
+            return array_api_forward(thetas, X, self.activation)
         return forward_propagate(_cast_thetas(thetas, X), X, self.activation)[1]
+
+    def compute_dtype(self, X):
+        """The numpy dtype ``X`` is computed in (for messages and tolerances).
+
+        float32 data computes in float32; other data in float64, or in float32
+        on a device without float64.
+        """
+        if not _array_api.is_array_api_array(X):
+            return np.dtype(_compute_dtype(X))
+        xp, device = _array_api.namespace_and_device(X)
+        return _array_api.numpy_dtype(_array_api.compute_dtype(X, xp, device), xp)

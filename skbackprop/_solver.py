@@ -403,8 +403,9 @@ def minimize_network(loss, X, Y, sample_weight, x0, settings, monitor):
         lambda x: loss.loss_gradient(x, X, Y, sample_weight),
         lambda x: loss.hessian_product(x, X, Y, sample_weight),
     )
+    dtype = loss.compute_dtype(X)  # a numpy dtype, whatever X's namespace
     with _blas_thread_limit(X.shape[0], x0.shape[0]):
-        x, result, stopped = _run_optimizer(evals, x0, settings, monitor, X.dtype)
+        x, result, stopped = _run_optimizer(evals, x0, settings, monitor, dtype)
     if monitor.best_x is not None:
         x = monitor.best_x
         if stopped == "early_stopping":
@@ -421,7 +422,7 @@ def minimize_network(loss, X, Y, sample_weight, x0, settings, monitor):
         else:
             kinked = loss.activation == "relu"
             grad = evals.at(x)[1]
-            _warn_if_stalled(settings, result, monitor.n_iter, grad, X.dtype, kinked)
+            _warn_if_stalled(settings, result, monitor.n_iter, grad, dtype, kinked)
     J = float(evals.at(x)[0])
     if stopped == "interrupted":
         _warn(_interrupted_message(monitor.n_iter, settings.max_iter, J))
