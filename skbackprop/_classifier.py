@@ -16,7 +16,7 @@ import time
 import warnings
 
 import numpy as np
-from scipy.optimize import NoConvergence, minimize, newton_krylov
+from scipy.optimize import minimize, newton_krylov
 from scipy.special import log_expit, logsumexp
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
@@ -24,13 +24,17 @@ from sklearn.metrics import accuracy_score
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import check_random_state, check_scalar
-from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 from threadpoolctl import ThreadpoolController
 
 from ._compat import HAS_SKLEARN_CALLBACKS as _HAS_SKLEARN_CALLBACKS
-from ._compat import CallbackSupportMixin, with_callbacks
+from ._compat import (
+    CallbackSupportMixin,
+    NoConvergence,
+    compute_class_weight,
+    with_callbacks,
+)
 from .backprop import (
     ACTIVATIONS,
     OUTPUT_ACTIVATIONS,
