@@ -86,6 +86,7 @@ def to_numpy(array):
     """A numpy array on the host holding ``array`` (from any namespace and device).
 
     numpy arrays and other non-Array-API objects are returned as they are.
+    The result may share memory with ``array`` (on the CPU).
     """
     if not is_array_api_array(array):
         return array
@@ -94,14 +95,18 @@ def to_numpy(array):
         return array.detach().cpu().numpy()
     if compat.is_cupy_array(array):
         return array.get()
+    try:  # the standard's exchange protocol, as scikit-learn's move_to tries first
+        return np.from_dlpack(array)
+    except (AttributeError, BufferError, RuntimeError, TypeError, ValueError):
+        pass
     try:
         return np.asarray(array)
     except (RuntimeError, TypeError, ValueError):
-        # array-api-strict on a simulated device: copy to its default (CPU)
-        # device first, as scikit-learn's _convert_to_numpy does.
+        # array-api-strict on a simulated device: to its default (CPU) device.
         xp = compat.array_namespace(array)
-        cpu = xp.__array_namespace_info__().default_device()
-        return np.asarray(array.to_device(cpu))
+        return np.asarray(
+            array.to_device(xp.__array_namespace_info__().default_device())
+        )
 
 
 def to_namespace(array, xp, device, dtype=None):
@@ -378,7 +383,7 @@ class ArrayAPICost:
     def __call__(self, nn_params):
         """``(J, grad)`` at the host vector ``nn_params``: one copy each way."""
         J, grad = self.loss_gradient(self.to_device(nn_params))
-        return float(J), np.asarray(to_numpy(grad), dtype=np.float64)
+        return float(J), np.array(to_numpy(grad), dtype=np.float64)  # a copy
 
     # -- the cost and its gradient ------------------------------------------
 
@@ -488,7 +493,7 @@ class ArrayAPICost:
                     bias_sums = [s + b for s, b in zip(bias_sums, biases)]
                     weight_sums = [s + w for s, w in zip(weight_sums, weights)]
             Hv = self._unrolled(bias_sums, weight_sums, vs64)
-            return np.asarray(to_numpy(Hv), dtype=np.float64)
+            return np.array(to_numpy(Hv), dtype=np.float64)  # a copy
 
         return hvp
 
