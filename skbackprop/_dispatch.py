@@ -28,10 +28,15 @@ from .backprop._array_api import accumulation_dtype, is_array_api_array, to_nump
 
 
 def float_dtypes(X):
-    """``validate_data``'s dtypes: float64 (where X's device has it), float32."""
+    """``validate_data``'s dtypes: float64 (where X's device has it), float32.
+
+    numpy's, unless dispatch is on and ``X`` is of another namespace.
+    """
     if not is_array_api_array(X):
         return (np.float64, np.float32)
-    xp, _, device = get_namespace_and_device(X)
+    xp, dispatching, device = get_namespace_and_device(X)
+    if not dispatching:  # X is about to be converted to numpy
+        return (np.float64, np.float32)
     return (accumulation_dtype(xp, device), xp.float32)
 
 

@@ -16,11 +16,6 @@ import sklearn
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
-from sklearn.utils.estimator_checks import (
-    check_array_api_input,
-    check_array_api_input_and_values,
-    check_array_api_same_namespace,
-)
 
 import skbackprop.backprop._array_api as array_api_module
 from skbackprop import BackpropClassifier, move_to_numpy
@@ -202,6 +197,21 @@ def test_a_device_without_float64_works_in_float32(problem, monkeypatch):
         params, np.ones_like(params), layer_sizes, X, Y, 1.0, w
     )
     np.testing.assert_allclose(Hv, Hv_ref, rtol=1e-3, atol=1e-5)
+
+
+def test_saturated_units_stay_finite_and_quiet(backend, problem):
+    # Weights of a few thousand drive every unit far into saturation:
+    # exp(-z) overflows to inf and g(z) is exactly 0 or 1. The cost and
+    # gradient stay finite and equal the numpy path's, and numpy-backed
+    # namespaces give no overflow warning (pytest turns one into an error).
+    layer_sizes, X, Y, _, params = problem
+    params = 3000.0 * params
+    fun = make_array_api_cost_function(layer_sizes, backend(X), Y, 1.0)
+    J, grad = fun(params)
+    J_fast, grad_fast = make_cost_function(layer_sizes, X, Y, 1.0)(params)
+    assert np.isfinite(J) and np.all(np.isfinite(grad))
+    assert J == pytest.approx(J_fast, rel=1e-12)
+    np.testing.assert_allclose(grad, grad_fast, rtol=1e-12, atol=1e-12)
 
 
 def test_bad_shapes_are_refused(problem):
@@ -530,6 +540,12 @@ ESTIMATORS = [
     "device_name, dtype_name", [("CPU_DEVICE", "float64"), ("device1", "float32")]
 )
 def test_scikit_learn_array_api_checks(estimator, device_name, dtype_name):
+    from sklearn.utils.estimator_checks import (  # scikit-learn >= 1.9
+        check_array_api_input,
+        check_array_api_input_and_values,
+        check_array_api_same_namespace,
+    )
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         name = type(estimator).__name__
