@@ -290,41 +290,34 @@ def device_name(torch, device):
     return f"CPU, PyTorch on {torch.get_num_threads()} threads ({platform.processor()})"
 
 
+def _fit_label(name, results, key):
+    n_iter, n_evals = results[f"{key}_n_iter"], results[f"{key}_n_evals"]
+    return f"{name} ({n_iter} it, {n_evals} evals)"
+
+
 def report(results, args, torch, device, source, rows, iterations, layer_sizes):
+    """Print the table and the target ratios; write the JSON record."""
     r = results
     floor = r["matmul_floor_s"]
-    rows_out = [
-        ("ours eval (params in, gradient out)", r["ours_eval_s"], "s/eval"),
-        ("ours eval, on device (no transfers)", r["ours_eval_on_device_s"], "s/eval"),
-        ("matmul floor (8 products alone)", floor, "s/eval"),
-        ("torch autograd eval (same cost)", r["torch_autograd_eval_s"], "s/eval"),
-        ("numpy CPU eval (our CPU path)", r["numpy_cpu_eval_s"], "s/eval"),
-        (
-            f"ours fit ({r['ours_n_iter']} it, {r['ours_n_evals']} evals)",
-            r["ours_fit_s"],
-            "s",
-        ),
-        (
-            f"torch.optim.LBFGS fit ({r['torch_lbfgs_n_iter']} it, "
-            f"{r['torch_lbfgs_n_evals']} evals)",
-            r["torch_lbfgs_fit_s"],
-            "s",
-        ),
-        (
-            f"numpy CPU fit ({r['numpy_cpu_n_iter']} it, {r['numpy_cpu_n_evals']} evals)",
-            r["numpy_cpu_fit_s"],
-            "s",
-        ),
+    per_evaluation = [
+        ("ours eval (params in, gradient out)", r["ours_eval_s"]),
+        ("ours eval, on device (no transfers)", r["ours_eval_on_device_s"]),
+        ("matmul floor (8 products alone)", floor),
+        ("torch autograd eval (same cost)", r["torch_autograd_eval_s"]),
+        ("numpy CPU eval (our CPU path)", r["numpy_cpu_eval_s"]),
+    ]
+    fits = [
+        (_fit_label("ours fit", r, "ours"), r["ours_fit_s"]),
+        (_fit_label("torch.optim.LBFGS fit", r, "torch_lbfgs"), r["torch_lbfgs_fit_s"]),
+        (_fit_label("numpy CPU fit", r, "numpy_cpu"), r["numpy_cpu_fit_s"]),
     ]
     print()
     print(f"{'measurement':<48} {'time':>12}")
     print("-" * 62)
-    for label, seconds, unit in rows_out:
-        print(
-            f"{label:<48} {seconds * 1e3:>9.2f} ms"
-            if unit == "s/eval"
-            else f"{label:<48} {seconds:>10.2f} s"
-        )
+    for label, seconds in per_evaluation:
+        print(f"{label:<48} {seconds * 1e3:>9.2f} ms")
+    for label, seconds in fits:
+        print(f"{label:<48} {seconds:>10.2f} s")
     targets = {
         "eval / matmul floor (target <= 1.3)": r["ours_eval_s"] / floor,
         "ours fit / torch.optim.LBFGS fit (target <= 1)": (
