@@ -58,6 +58,7 @@ def check_params(est):
 
     Reads the parameters only: nothing is set on ``est``.
     """
+    hidden = check_hidden_layer_sizes(est.hidden_layer_sizes)
     check_scalar(est.alpha, "alpha", numbers.Real, min_val=0.0)
     if not np.isfinite(est.alpha):
         raise ValueError(f"alpha must be finite, got {est.alpha!r}.")
@@ -104,7 +105,7 @@ def check_params(est):
     check_scalar(est.n_iter_no_change, "n_iter_no_change", numbers.Integral, min_val=1)
     check_scalar(est.max_fun, "max_fun", numbers.Integral, min_val=1)
     _check_finite_and_not_bool(est)
-    return check_hidden_layer_sizes(est.hidden_layer_sizes), solver
+    return hidden, solver
 
 
 def _check_finite_and_not_bool(est):
