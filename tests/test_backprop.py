@@ -376,6 +376,15 @@ def test_squared_error_without_hidden_layer_is_ridge_normal_equations():
     np.testing.assert_allclose(J, expected, rtol=1e-13)
 
 
+def test_unknown_output_layer_is_refused_not_taken_for_sigmoid():
+    thetas, X, Y = regression_problem((3, 2, 1))
+    match = "output_activation must be one of 'sigmoid', 'softmax', 'identity'"
+    with pytest.raises(ValueError, match=match):
+        cost_function(unroll(thetas), (3, 2, 1), X, Y, 1.0, output_activation="linear")
+    with pytest.raises(ValueError, match=match):
+        backprop_loop(thetas, X, Y, 1.0, output_activation="linear")
+
+
 def test_squared_error_integer_sample_weights_equal_repeated_rows():
     layer_sizes = (3, 4, 2)
     thetas, X, Y = regression_problem(layer_sizes, m=10, seed=2)

@@ -641,6 +641,7 @@ def backprop_loop(
     >>> [d.shape for d in D]
     [(3, 3), (1, 4)]
     """
+    output_activation = check_output_activation(output_activation)
     X = np.asarray(X, dtype=np.float64)
     Y = np.asarray(Y, dtype=np.float64)
     m = X.shape[0]
