@@ -14,9 +14,11 @@ Two tables, the targets of issue 14:
 * **Fit time**: 8000 x 784 MNIST pixels (scaled to [0, 1]) regressing the
   digit's value, one hidden layer of 100 units, ``alpha=1``, both with
   ``tol=0`` so that both run exactly ``max_iter`` L-BFGS-B iterations
-  (checked). Timed in turn, ``--repeats`` times, medians reported: ours with
-  its default thread policy, MLPRegressor with default threads and with one
-  thread. Target: ours <= 0.5 x the faster MLPRegressor.
+  (checked). Timed in turn, ``--repeats`` times, medians reported: each
+  estimator with its own default thread policy, and with every thread pool
+  limited to one thread. Target: ours <= 0.5 x MLPRegressor's time; the
+  ratios against MLPRegressor as users run it, at its faster thread count,
+  and at equal threads are printed.
 
 Usage (from the repository root)::
 
@@ -157,7 +159,7 @@ def mnist_digit_values(data_dir, n_rows):
 
 
 def timed_fit(kind, X, y, max_iter):
-    if kind == "ours":
+    if kind.startswith("ours"):
         est = BackpropRegressor(
             hidden_layer_sizes=(100,), alpha=1.0, max_iter=max_iter, tol=0.0,
             random_state=0,
@@ -167,7 +169,7 @@ def timed_fit(kind, X, y, max_iter):
             hidden_layer_sizes=(100,), activation="logistic", solver="lbfgs",
             alpha=1.0, max_iter=max_iter, tol=0.0, random_state=0,
         )  # fmt: skip
-    limits = 1 if kind == "mlp1" else None
+    limits = 1 if kind.endswith("1") else None
     with warnings.catch_warnings(), threadpool_limits(limits=limits):
         warnings.simplefilter("ignore", ConvergenceWarning)
         start = time.perf_counter()
@@ -179,27 +181,39 @@ def timed_fit(kind, X, y, max_iter):
 def fit_time_row(data_dir, quick, repeats):
     n_rows, max_iter = (1000, 10) if quick else (8000, 100)
     X, y = mnist_digit_values(data_dir, n_rows)
-    times = {"ours": [], "mlp": [], "mlp1": []}
+    times = {"ours": [], "mlp": [], "ours1": [], "mlp1": []}
     for _ in range(repeats):
         for kind in times:
             seconds, n_iter = timed_fit(kind, X, y, max_iter)
             assert n_iter == max_iter, f"{kind} ran {n_iter} iterations"
             times[kind].append(seconds)
-    medians = {kind: statistics.median(t) for kind, t in times.items()}
-    best_mlp = min(medians["mlp"], medians["mlp1"])
-    ratio = medians["ours"] / best_mlp
+    med = {kind: statistics.median(t) for kind, t in times.items()}
     print(
         f"\nFit time, {n_rows} x 784 MNIST pixels -> digit value, hidden (100,), "
-        f"{max_iter} L-BFGS-B iterations each, median of {repeats}:\n"
+        f"{max_iter} L-BFGS-B iterations each, median of {repeats} (seconds; "
+        "default: each library's own thread policy; 1 thread: every pool "
+        "limited to one):\n"
     )
-    print("| BackpropRegressor | MLPRegressor | MLPRegressor, 1 thread | ratio |")
+    print("| ours | MLPRegressor | ours, 1 thread | MLPRegressor, 1 thread |")
     print("|---|---|---|---|")
     print(
-        f"| {medians['ours']:.2f} s | {medians['mlp']:.2f} s | "
-        f"{medians['mlp1']:.2f} s | {ratio:.2f}x |"
+        f"| {med['ours']:.2f} | {med['mlp']:.2f} | {med['ours1']:.2f} | "
+        f"{med['mlp1']:.2f} |"
     )
-    verdict = "met" if ratio <= 0.5 else "MISSED"
-    print(f"\nTarget: ours <= 0.5 x the faster MLPRegressor: {verdict}")
+    ratios = {
+        "ours / MLPRegressor as users run it (default threads)": (
+            med["ours"] / med["mlp"]
+        ),
+        "ours / MLPRegressor at its faster thread count": (
+            med["ours"] / min(med["mlp"], med["mlp1"])
+        ),
+        "equal threads: ours / MLPRegressor, both on one thread": (
+            med["ours1"] / med["mlp1"]
+        ),
+    }
+    print("\nTarget: ours <= 0.5 x MLPRegressor")
+    for name, ratio in ratios.items():
+        print(f"  {name}: {ratio:.2f} ({'met' if ratio <= 0.5 else 'missed'})")
 
 
 def main():
