@@ -18,7 +18,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 
 import skbackprop.backprop._array_api as array_api_module
-from skbackprop import BackpropClassifier, move_to_numpy
+from skbackprop import BackpropClassifier, BackpropRegressor, move_to_numpy
 from skbackprop._compat import HAS_ARRAY_API
 from skbackprop._loss import NetworkLoss
 from skbackprop.backprop import (
@@ -130,13 +130,15 @@ def _dispatch():
 
 
 @pytest.mark.parametrize("activation", ["sigmoid", "tanh", "relu"])
-@pytest.mark.parametrize("output_activation", ["sigmoid", "softmax"])
+@pytest.mark.parametrize("output_activation", ["sigmoid", "softmax", "identity"])
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("batch_size", [None, 7])
 def test_cost_gradient_and_hessian_product_equal_the_numpy_path(
     backend, problem, activation, output_activation, weighted, batch_size
 ):
     layer_sizes, X, Y, w, params = problem
+    if output_activation == "identity":  # regression: real-valued targets
+        Y = np.random.default_rng(3).standard_normal(Y.shape)
     w = w if weighted else None
     v = np.random.default_rng(2).standard_normal(params.shape[0])
     options = (activation, output_activation, batch_size)
@@ -414,6 +416,35 @@ def test_predictions_follow_the_data(backend, digits, labels):
 
 
 @needs_dispatch
+@pytest.mark.parametrize("targets", ["1-D", "2-D", "early_stopping"])
+def test_the_regressor_follows_the_data(backend, digits, targets):
+    X, _ = digits
+    rng = np.random.default_rng(0)
+    y = X @ rng.standard_normal((X.shape[1], 2))
+    options = {"hidden_layer_sizes": (5,), "max_iter": 20, "random_state": 0}
+    if targets == "1-D":
+        y = y[:, 0]
+    elif targets == "early_stopping":
+        options.update(early_stopping=True, n_iter_no_change=3)
+    X_dev = backend(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        expected = BackpropRegressor(**options).fit(X, y)
+        with _dispatch():
+            fitted = BackpropRegressor(**options).fit(X_dev, backend(y))
+            predicted = fitted.predict(X_dev)
+            r2 = fitted.score(X_dev, backend(y))
+    for theta, theta_ref in zip(move_to_numpy(fitted).thetas_, expected.thetas_):
+        np.testing.assert_allclose(theta, theta_ref, rtol=0, atol=1e-8)
+    assert _library(predicted) == _library(X_dev)
+    assert predicted.device == X_dev.device
+    reference = expected.predict(X)
+    assert _host(predicted).shape == reference.shape
+    np.testing.assert_allclose(_host(predicted), reference, atol=1e-8)
+    assert r2 == pytest.approx(expected.score(X, y), abs=1e-8)
+
+
+@needs_dispatch
 def test_string_labels_come_back_as_numpy(backend, digits):
     X, y = digits
     names = np.array(["zero", "one", "two", "three", "four"] * 2)[y]
@@ -531,6 +562,8 @@ ESTIMATORS = [
     BackpropClassifier(
         hidden_layer_sizes=(5, 3), activation="relu", early_stopping=True
     ),
+    BackpropRegressor(max_iter=30),
+    BackpropRegressor(hidden_layer_sizes=(4,), solver="trust-ncg", batch_size=7),
 ]
 
 

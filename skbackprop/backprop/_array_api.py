@@ -155,13 +155,17 @@ def _forward(thetas_t, X, unit_, xp):
     return activations, z
 
 
-def _output(z, Y, softmax, acc, xp):
+def _output(z, Y, output, acc, xp):
     """Per-example data cost (in ``acc``) and ``h = a(L)``, both from ``z(L)``.
 
     Logistic units: ``max(z, 0) + log(1 + exp(-|z|)) - y z``; a softmax:
-    ``logsumexp(z) - sum_k y z``. Both are finite for every finite ``z``.
+    ``logsumexp(z) - sum_k y z``, both finite for every finite ``z``; identity
+    units (regression): ``(1/2) sum_k (z - y)^2`` and ``h = z``.
     """
-    if softmax:
+    if output == "identity":
+        residual = z - Y
+        return 0.5 * xp.sum(residual * residual, axis=1, dtype=acc), z
+    if output == "softmax":
         z_max = xp.max(z, axis=1, keepdims=True)
         e = xp.exp(z - z_max)
         total = xp.sum(e, axis=1, keepdims=True)
@@ -227,14 +231,16 @@ def make_array_api_cost_function(
         Inputs: a PyTorch tensor, a CuPy or array-api-strict array (any
         Array API namespace). float32 data is computed in float32.
     Y : array of shape (m, s_L)
-        0/1 indicator matrix of the labels, numpy or in ``X``'s namespace;
-        moved once to ``X``'s device.
+        0/1 indicator matrix of the labels (real-valued targets for identity
+        outputs), numpy or in ``X``'s namespace; moved once to ``X``'s device.
     alpha : float
         Regularisation strength (the course's lambda).
     sample_weight : array of shape (m,), default=None
         Non-negative weight of each example, numpy or in ``X``'s namespace.
     activation : {"sigmoid", "tanh", "relu"}, default="sigmoid"
-    output_activation : {"sigmoid", "softmax"}, default="sigmoid"
+    output_activation : {"sigmoid", "softmax", "identity"}, default="sigmoid"
+        Logistic units (the course), a softmax, or identity units with the
+        squared-error cost (regression).
     batch_size : int or None, default=None
         Rows per chunk of every pass; ``None`` takes all rows at once.
 
@@ -324,7 +330,7 @@ class ArrayAPICost:
         batch_size,
     ):
         self.unit = unit(activation)
-        self.softmax = check_output_activation(output_activation) == "softmax"
+        self.output = check_output_activation(output_activation)
         self.layer_sizes = tuple(int(s) for s in layer_sizes)
         self.shapes = _theta_shapes(self.layer_sizes)
         self.n_params = sum(r * c for r, c in self.shapes)
@@ -415,7 +421,7 @@ class ArrayAPICost:
         xp, acc = self.xp, self.acc_dtype
         X, Y, w, w_acc = self._rows(start, stop)
         activations, z = _forward(thetas, X, self.unit, xp)
-        losses, h = _output(z, Y, self.softmax, acc, xp)
+        losses, h = _output(z, Y, self.output, acc, xp)
         data_cost = xp.sum(losses if w_acc is None else w_acc * losses)
         delta = h - Y if w is None else (h - Y) * w[:, None]
         biases, weights = [], []
@@ -500,7 +506,7 @@ class ArrayAPICost:
     def _passes(self, thetas, start, stop):
         X, Y, w, _ = self._rows(start, stop)
         return _OrdinaryPasses(
-            thetas, X, Y, w, self.unit, self.softmax, self.acc_dtype, self.xp
+            thetas, X, Y, w, self.unit, self.output, self.acc_dtype, self.xp
         )
 
 
@@ -512,13 +518,13 @@ class _OrdinaryPasses:
     and ``d(l+1) Theta(l)[:, 1:]``.
     """
 
-    def __init__(self, thetas, X, Y, w, unit_, softmax, acc, xp):
-        self.xp, self.acc, self.softmax, self.w = xp, acc, softmax, w
+    def __init__(self, thetas, X, Y, w, unit_, output, acc, xp):
+        self.xp, self.acc, self.output, self.w = xp, acc, output, w
         self.activations, z = _forward(thetas, X, unit_, xp)
         hidden = self.activations[1:]
         self.g1 = [None] + [unit_.gradient_from_a_xp(a, xp) for a in hidden]
         self.g2 = [None] + [unit_.second_derivative_from_a_xp(a, xp) for a in hidden]
-        self.h = _output(z, Y, softmax, acc, xp)[1]
+        self.h = _output(z, Y, output, acc, xp)[1]
         n_layers = len(thetas) + 1
         self.deltas = [None] * n_layers
         self.backs = [None] * n_layers
@@ -540,8 +546,10 @@ class _OrdinaryPasses:
     def _r_output_delta(self, r_z):
         """``R{d(L)} = w .* R{a(L)}``."""
         xp, h = self.xp, self.h
-        if self.softmax:
+        if self.output == "softmax":
             r_delta = h * (r_z - xp.sum(h * r_z, axis=1, keepdims=True))
+        elif self.output == "identity":
+            r_delta = r_z  # h = z(L)
         else:
             r_delta = h * (1.0 - h) * r_z
         return r_delta if self.w is None else r_delta * self.w[:, None]
