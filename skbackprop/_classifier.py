@@ -2,7 +2,7 @@
 
 The thin shell over the shared fit of :mod:`skbackprop._base`: it encodes
 class labels into the course's 0/1 indicator matrix, scores the
-early-stopping hold-out by accuracy, and reads labels and probabilities off
+validation data by accuracy, and reads labels and probabilities off
 the output layer.
 """
 
@@ -13,8 +13,11 @@ from sklearn.metrics import accuracy_score
 
 from ._base import BaseBackprop, _unchanged_on_error
 from ._compat import with_callbacks
-from ._validation import class_sample_weight, encode_labels
-from .backprop import roll
+from ._validation import (
+    class_sample_weight,
+    encode_labels,
+    encode_validation_labels,
+)
 
 
 def _is_multilabel(binarizer):
@@ -227,7 +230,7 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
         hidden_layer_sizes=(25,),
         alpha=1.0,
         max_iter=1000,
-        tol=1e-10,
+        tol="auto",
         solver="L-BFGS-B",
         epsilon_init=None,
         random_state=None,
@@ -262,7 +265,16 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
 
     @_unchanged_on_error
     @with_callbacks
-    def fit(self, X, y, sample_weight=None):
+    def fit(
+        self,
+        X,
+        y,
+        sample_weight=None,
+        *,
+        X_val=None,
+        y_val=None,
+        sample_weight_val=None,
+    ):
         """Train the network by minimising the regularised cost.
 
         Parameters
@@ -275,13 +287,28 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weight of each sample. The cost's ``m`` becomes
             ``sum(sample_weight)``. Multiplied by ``class_weight``.
+        X_val : {array-like, sparse matrix} of shape (n_val, n_features), \
+default=None
+            Validation data, scored after every iteration
+            (``validation_scores_``, ``validation_loss_curve_``). With
+            ``early_stopping=True`` training stops on its score, in place of
+            a hold-out of ``validation_fraction`` of ``X`` (all of ``X`` is
+            then trained on); otherwise it is only scored. Needs ``y_val``.
+            In a :class:`~sklearn.pipeline.Pipeline`, transform it as ``X``
+            with ``Pipeline(..., transform_input=["X_val"])`` (metadata
+            routing, ``set_fit_request(X_val=True, y_val=True)``).
+        y_val : array-like of shape (n_val,) or (n_val, n_labels), default=None
+            Labels of ``X_val``, among the classes of ``y``.
+        sample_weight_val : array-like of shape (n_val,), default=None
+            Non-negative weights of the validation samples (``class_weight``
+            is not applied to them).
 
         Returns
         -------
         self : BackpropClassifier
             The fitted estimator.
         """
-        return self._fit(X, y, sample_weight)
+        return self._fit(X, y, sample_weight, X_val, y_val, sample_weight_val)
 
     # ------------------------------------------------------------------
     # The targets: what the shared fit asks of a classifier
@@ -299,16 +326,18 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
         weights = class_sample_weight(self.class_weight, binarizer, y, sample_weight)
         return binarizer, Y, weights
 
+    def _encode_validation_targets(self, y_val, binarizer):
+        """``(y_val, Y_val)``: validation labels encoded as the training ones."""
+        return encode_validation_labels(y_val, binarizer, self.output_activation)
+
     def _stratify(self, y, binarizer):
         """The labels to stratify the early-stopping hold-out by (None: multilabel)."""
         return None if _is_multilabel(binarizer) else y
 
-    def _validation_score(self, nn_params, layer_sizes, validation, encoding):
-        """Accuracy on the early-stopping hold-out of the weights ``nn_params``."""
-        X_val, y_val, sw_val = validation
-        z = self._forward_z(roll(nn_params, layer_sizes), X_val)
-        y_pred = _labels_from_z(z, encoding)
-        return float(accuracy_score(y_val, y_pred, sample_weight=sw_val))
+    def _validation_score(self, z, y_val, sample_weight_val, binarizer):
+        """Accuracy on the validation data, from their output inputs ``z(L)``."""
+        y_pred = _labels_from_z(z, binarizer)
+        return float(accuracy_score(y_val, y_pred, sample_weight=sample_weight_val))
 
     def _target_attributes(self, binarizer):
         """The fitted attributes that describe the targets."""
