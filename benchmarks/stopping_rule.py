@@ -141,7 +141,9 @@ def print_tables(records):
         )
     print("\nWhere each rule stops: iterations, test accuracy - tight fit's (points)")
     print(f"{'rule':>4} {'tol':>6} {'n':>3} " + "".join(f"{n:>15}" for n in records))
-    rules = [("rel", relative_stop, t, n) for t in (1e-3, 3e-3, 1e-2) for n in (5, 10)]
+    rules = [
+        ("rel", relative_stop, t, n) for t in (1e-3, 3e-3, 1e-2, 2e-2) for n in (5, 10)
+    ]
     rules += [
         ("fall", fall_stop, t, n)
         for t in (3e-4, 1e-3, 2e-3, 3e-3, 5e-3, 1e-2)
