@@ -105,8 +105,8 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
         ``"Newton-CG"``, ``"trust-ncg"`` and ``"trust-krylov"`` are
         second-order methods given exact Hessian-vector products
         (:func:`~skbackprop.backprop.hessian_vector_product`, by
-        Pearlmutter's R-operator) as ``hessp``; those products take all rows
-        at once, whatever ``batch_size``. scipy's ``"trust-krylov"`` (the
+        Pearlmutter's R-operator) as ``hessp``; with ``batch_size`` those
+        products too take the rows a chunk at a time. scipy's ``"trust-krylov"`` (the
         trlib library) is not bitwise reproducible: in one process, its first
         call can take different steps from later identical calls, so fits on
         a non-convex cost may differ.

@@ -12,10 +12,10 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import check_random_state, check_scalar
-from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import column_or_1d
 
+from ._compat import compute_class_weight
 from ._solver import _SOLVERS, canonical_solver
 from .backprop import check_activation, check_output_activation
 
@@ -54,6 +54,7 @@ def check_params(est):
 
     Reads the parameters only: nothing is set on ``est``.
     """
+    hidden = check_hidden_layer_sizes(est.hidden_layer_sizes)
     check_scalar(est.alpha, "alpha", numbers.Real, min_val=0.0)
     if not np.isfinite(est.alpha):
         raise ValueError(f"alpha must be finite, got {est.alpha!r}.")
@@ -101,7 +102,7 @@ def check_params(est):
     check_scalar(est.n_iter_no_change, "n_iter_no_change", numbers.Integral, min_val=1)
     check_scalar(est.max_fun, "max_fun", numbers.Integral, min_val=1)
     _check_finite_and_not_bool(est)
-    return check_hidden_layer_sizes(est.hidden_layer_sizes), solver
+    return hidden, solver
 
 
 def _check_finite_and_not_bool(est):
