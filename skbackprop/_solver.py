@@ -43,10 +43,11 @@ _HESSP_SOLVERS = ("Newton-CG", "trust-ncg", "trust-krylov")
 #: scipy updates with two dense matrix products per iteration (~4 n_params^3
 #: flops); warn above this many parameters (8 MB, ~4 Gflop per iteration).
 _BFGS_WARN_PARAMS = 1000
-#: A solver that stops before ``max_iter`` on its own gets a warning when the
-#: largest gradient component is above this (and above ``tol``), by compute
-#: dtype: below it, J's rounding hides any further decrease (the measurements
-#: are on the reliability page).
+#: A solver that stops before ``max_iter`` on its own (or makes no progress
+#: over ``n_iter_no_change`` iterations) gets a warning when the largest
+#: gradient component is above this, by compute dtype: below it, J's
+#: rounding hides any further decrease (the measurements are on the
+#: reliability page).
 _STALLED_GTOL = {np.dtype(np.float64): 1e-5, np.dtype(np.float32): 1e-3}
 #: The optimizer's own stopping rule, whatever ``tol``: the largest gradient
 #: component below this (L-BFGS-B's ``gtol``, with ``ftol=0``: it also stops
