@@ -2,8 +2,10 @@
 
 ``fit`` reads: validate, encode the targets, build the loss, call the solver,
 store the result. The fitted attributes are set in one place, at the end; a
-subclass says how its targets are encoded, how the early-stopping hold-out is
-stratified and scored, and what its output layer is.
+subclass says how its targets (and those of a validation set) are encoded,
+how the early-stopping hold-out is stratified and scored, and what its output
+layer is. The validation data are the user's ``X_val``/``y_val`` when given,
+otherwise, with ``early_stopping``, a hold-out of the training rows.
 
 With ``array_api_dispatch`` everything follows ``X``: see
 :mod:`skbackprop._dispatch`.
@@ -24,6 +26,7 @@ from ._solver import (
     Monitor,
     SolverSettings,
     minimize_network,
+    resolve_tol,
     warn_if_bfgs_is_large,
     warn_if_limit_reached,
 )
@@ -77,11 +80,11 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
     """The course's network trained by ``scipy.optimize.minimize``: the shared fit.
 
     Subclasses define ``_output_activation`` and the target hooks
-    ``_encode_targets``, ``_stratify``, ``_validation_score``,
-    ``_target_attributes`` and ``_finish_thetas``.
+    ``_encode_targets``, ``_encode_validation_targets``, ``_stratify``,
+    ``_validation_score``, ``_target_attributes`` and ``_finish_thetas``.
     """
 
-    def _fit(self, X, y, sample_weight):
+    def _fit(self, X, y, sample_weight, X_val=None, y_val=None, sample_weight_val=None):
         hidden, solver = check_params(self)
         warm = self.warm_start and hasattr(self, "thetas_")
         X, y = validate_data(
@@ -98,12 +101,12 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
         y_given, y, sample_weight = y, to_numpy(y), to_numpy(sample_weight)
         user_sample_weight = check_sample_weight(sample_weight, X.shape[0])
         encoding, Y, sample_weight = self._encode_targets(y, user_sample_weight, warm)
+        validation = self._validation_data(X_val, y_val, sample_weight_val, X, encoding)
         layer_sizes = (X.shape[1], *hidden, Y.shape[1])
         rng = check_random_state(self.random_state)
         x0 = self._initial_params(layer_sizes, warm, rng)
         warn_if_bfgs_is_large(solver, x0.shape[0])
-        validation = None
-        if self.early_stopping:
+        if self.early_stopping and validation is None:
             (X, Y, y, sample_weight), validation = split_validation(
                 X,
                 Y,
@@ -122,14 +125,6 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
             layer_sizes,
             x0,
         )
-        settings = SolverSettings(solver, self.max_iter, self.tol, self.max_fun)
-        monitor = Monitor(
-            settings,
-            verbose=self.verbose,
-            score=self._scorer(layer_sizes, validation, encoding),
-            n_iter_no_change=self.n_iter_no_change,
-            callbacks=callbacks.iterations,
-        )
         loss = NetworkLoss(
             layer_sizes,
             self.activation,
@@ -137,11 +132,63 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
             self.alpha,
             self.batch_size,
         )
+        tol = resolve_tol(self.tol, X.shape[0], x0.shape[0])
+        settings = SolverSettings(solver, self.max_iter, tol, self.max_fun)
+        monitor = Monitor(
+            settings,
+            verbose=self.verbose,
+            validate=self._validator(loss, layer_sizes, validation, encoding),
+            early_stopping=self.early_stopping,
+            n_iter_no_change=self.n_iter_no_change,
+            callbacks=callbacks.iterations,
+        )
         fit = minimize_network(loss, X, Y, sample_weight, x0, settings, monitor)
         self._store(layer_sizes, fit, encoding, X, y_given)
         callbacks.end()
         warn_if_limit_reached(settings, fit.stopped)
         return self
+
+    def _validation_data(self, X_val, y_val, sample_weight_val, X, encoding):
+        """The user's validation set, checked and encoded as the training data.
+
+        ``X_val`` is put where ``X`` is (its namespace, device and dtype), the
+        labels and weights on the host, as the training data's.
+
+        Returns ``(X_val, Y_val, y_val, sample_weight_val)``, or None when
+        none is given.
+        """
+        if X_val is None and y_val is None:
+            if sample_weight_val is not None:
+                raise ValueError(
+                    "sample_weight_val is provided, but X_val and y_val were "
+                    "not provided."
+                )
+            return None
+        if y_val is None:
+            raise ValueError("X_val is provided, but y_val was not provided.")
+        if X_val is None:
+            raise ValueError("y_val is provided, but X_val was not provided.")
+        try:
+            X_val = validate_data(
+                self,
+                follow(X_val, X),
+                accept_sparse=("csr", "csc"),
+                dtype=X.dtype,
+                reset=False,
+            )
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"X_val is not valid input: {exc}") from exc
+        y_val, sample_weight_val = to_numpy(y_val), to_numpy(sample_weight_val)
+        y_val, Y_val = self._encode_validation_targets(y_val, encoding)
+        if Y_val.shape[0] != X_val.shape[0]:
+            raise ValueError(
+                "X_val and y_val have different numbers of samples: "
+                f"{X_val.shape[0]} and {Y_val.shape[0]}."
+            )
+        sample_weight_val = check_sample_weight(
+            sample_weight_val, X_val.shape[0], name="sample_weight_val"
+        )
+        return X_val, Y_val, y_val, sample_weight_val
 
     def _initial_params(self, layer_sizes, warm, rng):
         """The previous fit's weights (warm start) or new random ones, unrolled."""
@@ -154,16 +201,26 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
             )
         return unroll([to_numpy(theta) for theta in self.thetas_])
 
-    def _scorer(self, layer_sizes, validation, encoding):
-        """``nn_params -> score`` on the hold-out, or None without early stopping."""
+    def _validator(self, loss, layer_sizes, validation, encoding):
+        """``nn_params -> (score, loss)`` on the validation data, or None.
+
+        One forward pass gives both the subclass's score and ``J`` without
+        the penalty (:meth:`NetworkLoss.data_loss`).
+        """
         if validation is None:
             return None
-        return functools.partial(
-            self._validation_score,
-            layer_sizes=layer_sizes,
-            validation=validation,
-            encoding=encoding,
-        )
+        X_val, Y_val, y_val, sample_weight_val = validation
+
+        def validate(nn_params):
+            with np.errstate(over="ignore"):  # a saturated unit is harmless
+                z = loss.forward(roll(nn_params, layer_sizes), X_val)
+            # Scored on the host, beside y_val: one copy of validation rows x
+            # outputs per iteration when X_val is on a device.
+            z = to_numpy(z)
+            score = self._validation_score(z, y_val, sample_weight_val, encoding)
+            return score, loss.data_loss(z, Y_val, sample_weight_val)
+
+        return validate
 
     def _store(self, layer_sizes, fit, encoding, X, y):
         """Set every fitted attribute, from the solver's result.
@@ -184,6 +241,7 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
         self.loss_ = fit.loss
         self.loss_curve_ = fit.loss_curve
         self.validation_scores_ = fit.validation_scores
+        self.validation_loss_curve_ = fit.validation_loss_curve
         self.best_validation_score_ = fit.best_validation_score
 
     def _forward_z(self, thetas, X):

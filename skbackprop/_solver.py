@@ -5,10 +5,11 @@
 the optimizer on a :class:`~skbackprop._loss.NetworkLoss`, and handles what
 can go wrong on the way (Ctrl-C, a NaN or infinite cost, a stalled line
 search, the iteration and evaluation limits). After each iteration a
-:class:`Monitor` records ``J``, scores the early-stopping hold-out, prints
-the verbose table, forwards the iteration to scikit-learn's callbacks and
-decides whether to stop. When the optimizer stops on its own, a few
-Newton-Krylov steps refine the minimum.
+:class:`Monitor` records ``J``, scores the validation data (the early-stopping
+hold-out or the user's ``X_val``), prints the verbose table, forwards the
+iteration to scikit-learn's callbacks and decides whether to stop: by default
+when ``J`` has stopped improving (the plateau rule). When the optimizer stops
+on its own, a few Newton-Krylov steps refine the minimum.
 """
 
 import collections
@@ -42,11 +43,26 @@ _HESSP_SOLVERS = ("Newton-CG", "trust-ncg", "trust-krylov")
 #: scipy updates with two dense matrix products per iteration (~4 n_params^3
 #: flops); warn above this many parameters (8 MB, ~4 Gflop per iteration).
 _BFGS_WARN_PARAMS = 1000
-#: A solver that stops before ``max_iter`` on its own gets a warning when the
-#: largest gradient component is above this (and above ``tol``), by compute
-#: dtype: below it, J's rounding hides any further decrease (the measurements
-#: are on the reliability page).
+#: A solver that stops before ``max_iter`` on its own (or makes no progress
+#: over ``n_iter_no_change`` iterations) gets a warning when the largest
+#: gradient component is above this, by compute dtype: below it, J's
+#: rounding hides any further decrease (the measurements are on the
+#: reliability page).
 _STALLED_GTOL = {np.dtype(np.float64): 1e-5, np.dtype(np.float32): 1e-3}
+#: The optimizer's own stopping rule, whatever ``tol``: the largest gradient
+#: component below this (L-BFGS-B's ``gtol``, with ``ftol=0``: it also stops
+#: when J no longer decreases at all; the ``tol`` of the other methods). With
+#: ``tol=0`` (no plateau rule) it is the whole rule, the tight fit that rows
+#: repeated or weighted, shuffled or not, agree on to ~1e-8 (then polished).
+_GTOL = 1e-10
+#: ``tol="auto"``: the plateau rule's least relative gain in J over
+#: ``n_iter_no_change`` iterations (chosen on the performance page's study).
+_AUTO_TOL = 3e-3
+#: ``tol="auto"`` fits a problem of at most this many rows x parameters tight
+#: (``tol=0``): a tight fit of it costs at most a fraction of a second, and
+#: only a tight fit ends where fits differing by rounding also end (see
+#: :func:`resolve_tol`).
+_TINY_FIT = 1e5
 
 
 def canonical_solver(solver):
@@ -58,9 +74,31 @@ def canonical_solver(solver):
     return None
 
 
+def resolve_tol(tol, n_samples, n_params):
+    """The plateau rule's ``tol`` for a fit of ``n_samples`` rows, ``n_params`` weights.
+
+    A number is used as it is. ``"auto"`` gives ``_AUTO_TOL``, except on a
+    tiny problem (``n_samples * n_params <= _TINY_FIT``, a few hundred
+    microseconds per evaluation), which is fit tight (0): there the
+    optimizer runs until J stops decreasing, then the Newton polish pins the
+    minimum down. A stop partway down the slope depends on the optimizer's
+    path, and rounding differences (rows repeated instead of weighted, in
+    another order) change a non-convex path by more than 1e-7 within a few
+    dozen iterations; only a converged fit ends in the same place.
+    """
+    if isinstance(tol, str):  # "auto", checked by check_params
+        return 0.0 if n_samples * n_params <= _TINY_FIT else _AUTO_TOL
+    return float(tol)
+
+
 @dataclass(frozen=True)
 class SolverSettings:
-    """What the optimizer is asked to do: the method and its limits."""
+    """What the optimizer is asked to do: the method and its limits.
+
+    ``tol`` is the plateau rule's relative gain in ``J`` (the monitor's, see
+    :class:`Monitor`); the optimizer itself always runs to the gradient
+    tolerance ``_GTOL``, which the plateau rule usually stops well before.
+    """
 
     solver: str
     max_iter: int
@@ -72,14 +110,14 @@ class SolverSettings:
         if self.solver == "L-BFGS-B":
             options = {
                 "maxiter": self.max_iter,
-                "gtol": self.tol,
+                "gtol": _GTOL,
                 "ftol": 0.0,
                 "maxfun": self.max_fun,
             }
             return None, options
         if self.solver == "TNC":  # no maxiter option: the monitor enforces it
-            return self.tol, {"maxfun": self.max_fun}
-        return self.tol, {"maxiter": self.max_iter}
+            return _GTOL, {"maxfun": self.max_fun}
+        return _GTOL, {"maxiter": self.max_iter}
 
 
 @dataclass
@@ -94,6 +132,7 @@ class NetworkFit:
     loss_curve: list
     stopped: object  # None, or the reason the optimizer was stopped
     validation_scores: object
+    validation_loss_curve: object
     best_validation_score: object
 
 
@@ -155,14 +194,17 @@ def _interrupted_message(n_iter, max_iter, loss):
     )
 
 
-def _stall_reason(solver, result):
+def _stall_reason(solver, result, stopped=None):
     """Why the optimizer stopped, in words, from scipy's ``OptimizeResult``.
 
     A failed line search is status 2 in L-BFGS-B, CG, BFGS and Newton-CG,
     status 4 in TNC; L-BFGS-B's success with ``ftol=0`` means J did not
-    decrease at all. ``result`` is None after a breakdown (a NaN step).
+    decrease at all. ``result`` is None after a breakdown (a NaN step) and
+    when the monitor saw J stop decreasing (``stopped == "stalled"``).
     """
     status = getattr(result, "status", None)
+    if stopped == "stalled":
+        return "J did not decrease in the last iterations"
     if result is None:
         return "its step became NaN or infinite"
     if (status == 2 and solver in ("L-BFGS-B", "CG", "BFGS", "Newton-CG")) or (
@@ -174,7 +216,7 @@ def _stall_reason(solver, result):
     return "the optimizer gave up"
 
 
-def _warn_if_stalled(settings, result, n_iter, grad, dtype, kinked):
+def _warn_if_stalled(settings, result, n_iter, grad, dtype, kinked, stopped=None):
     """Warn when the optimizer stopped on its own away from a minimum.
 
     ``kinked``: J has kinks (relu units), so its minima need not have a zero
@@ -183,12 +225,12 @@ def _warn_if_stalled(settings, result, n_iter, grad, dtype, kinked):
     if n_iter >= settings.max_iter or kinked:
         return  # the max_iter warning says it
     gmax = float(np.max(np.abs(grad)))
-    if not gmax > max(settings.tol, _STALLED_GTOL.get(np.dtype(dtype), 1e-3)):
+    if not gmax > _STALLED_GTOL.get(np.dtype(dtype), 1e-3):
         return
     message = str(getattr(result, "message", "")).strip()
     _warn(
         f"{settings.solver} stopped before converging, at iteration {n_iter}: "
-        f"{_stall_reason(settings.solver, result)}"
+        f"{_stall_reason(settings.solver, result, stopped)}"
         + (f" (scipy says {message!r})" if message else "")
         + f", but the largest gradient component is still {gmax:.3g}, so the "
         "weights may not be a minimum. Scale the data (e.g. with StandardScaler), "
@@ -282,11 +324,14 @@ class Monitor:
     """What happens after each iteration, and the state it keeps.
 
     Records ``J`` (``loss_curve``) and the lowest-``J`` iterate (kept on
-    Ctrl-C); with a ``score`` function (early stopping) scores the hold-out,
-    keeps the best-scoring weights (of equal scores, the latest) and asks to
-    stop after ``n_iter_no_change`` iterations without a gain above ``tol``;
-    prints the verbose table; forwards the iteration to scikit-learn's
-    callbacks; and asks to stop at ``max_iter`` or ``max_fun``.
+    Ctrl-C). With a ``validate`` function (``x -> (score, loss)`` on the
+    validation data) records the validation score and loss; with
+    ``early_stopping`` also keeps the best-scoring weights (of equal scores,
+    the latest) and asks to stop after ``n_iter_no_change`` iterations
+    without a gain in score above ``tol``. Without ``early_stopping`` it asks
+    to stop on a plateau of ``J`` (:meth:`plateau`). It prints the verbose
+    table, forwards the iteration to scikit-learn's callbacks, and asks to
+    stop at ``max_iter`` or ``max_fun``.
     """
 
     def __init__(
@@ -294,18 +339,21 @@ class Monitor:
         settings,
         *,
         verbose=0,
-        score=None,
+        validate=None,
+        early_stopping=False,
         n_iter_no_change=10,
         callbacks=None,
     ):
         self.settings = settings
         self.verbose = verbose
-        self.score = score
+        self.validate = validate
+        self.early_stopping = early_stopping
         self.n_iter_no_change = n_iter_no_change
         self.callbacks = callbacks
         self.loss_curve = []
         self.n_iter = 0
-        self.scores = None if score is None else []
+        self.scores = None if validate is None else []
+        self.validation_losses = None if validate is None else []
         self.best_score = -np.inf
         self.best_x = None
         self._no_change = 0
@@ -317,8 +365,8 @@ class Monitor:
         self._start = time.perf_counter()
         if self.verbose:
             header = f"{'iter':>6} {'J':>16} {'|grad|':>12}"
-            if self.score is not None:
-                header += f" {'val. score':>11}"
+            if self.validate is not None:
+                header += f" {'val. loss':>12} {'val. score':>11}"
             header += f" {'time (s)':>10}"
             print(header)
             print("-" * len(header))
@@ -331,11 +379,15 @@ class Monitor:
         if self.lowest_J is None or J <= self.lowest_J:
             self.lowest_x, self.lowest_J = self.x, float(J)
         line = f"{self.n_iter:>6d} {J:>16.10f} {np.linalg.norm(grad):>12.4e}"
-        stop = None
-        if self.score is not None:
-            score = self.score(x)
-            line += f" {score:>11.6f}"
-            stop = self._early_stopping(x, score)
+        if self.validate is not None:
+            score, validation_loss = self.validate(x)
+            self.scores.append(float(score))
+            self.validation_losses.append(float(validation_loss))
+            line += f" {validation_loss:>12.6f} {score:>11.6f}"
+        if self.early_stopping:
+            stop = self._early_stopping(x, self.scores[-1])
+        else:
+            stop = self.plateau()
         if self.verbose:
             print(line + f" {time.perf_counter() - self._start:>10.3f}")
         if self.callbacks is not None and self.callbacks.iteration_done(x, self.n_iter):
@@ -346,8 +398,37 @@ class Monitor:
             stop = "max_fun"
         return stop
 
+    def plateau(self):
+        """``"plateau"`` when ``J`` has stopped improving, else None.
+
+        ``"stalled"`` when it did not fall at all over the window.
+
+        The rule: over the last ``n_iter_no_change`` iterations ``J`` fell by
+        at most ``tol`` times all it has fallen since the first iteration,
+        ``J[k - n] - J[k] <= tol * (J[1] - J[k])``: the recent gains have
+        become a negligible share of the whole. Unlike a gain relative to
+        ``J`` itself, this does not depend on the level ``J`` settles at (the
+        penalty, the classes' overlap). ``J`` is a weighted mean over the
+        rows, so the decision depends on the data only through their
+        weighted statistics. ``tol=0`` switches the rule off.
+        """
+        tol, window = self.settings.tol, self.n_iter_no_change
+        if tol <= 0 or len(self.loss_curve) <= window:
+            return None
+        J_first, J_before, J_now = (
+            self.loss_curve[0],
+            self.loss_curve[-1 - window],
+            self.loss_curve[-1],
+        )
+        if J_before - J_now <= 0:
+            # No step in the window lowered J: the optimizer is stuck (a
+            # trust region rejecting every step) or at J's rounding floor.
+            # Handled as if it had stopped on its own: refined, and warned
+            # about when the gradient is still large.
+            return "stalled"
+        return "plateau" if J_before - J_now <= tol * (J_first - J_now) else None
+
     def _early_stopping(self, x, score):
-        self.scores.append(score)
         if score >= self.best_score:
             # Of equal scores keep the latest, most trained, weights.
             self.best_x = x.copy()
@@ -358,14 +439,21 @@ class Monitor:
         self._no_change += 1
         return "early_stopping" if self._no_change >= self.n_iter_no_change else None
 
-    def report_early_stop(self):
-        """Print, with ``verbose``, which iteration early stopping kept."""
-        if self.verbose:
+    def report_stop(self, stopped):
+        """Print, with ``verbose``, why the monitor stopped the fit."""
+        if not self.verbose:
+            return
+        if stopped == "early_stopping":
             scores = np.asarray(self.scores)
             best = int(np.flatnonzero(scores == scores.max())[-1]) + 1
             print(
                 f"Validation score did not improve for {self.n_iter_no_change} "
                 f"iterations; keeping iteration {best} (score {self.best_score:.6f})."
+            )
+        elif stopped == "plateau":
+            print(
+                f"J fell by at most tol={self.settings.tol:g} of its whole fall "
+                f"in the last {self.n_iter_no_change} iterations; stopping."
             )
 
 
@@ -406,23 +494,24 @@ def minimize_network(loss, X, Y, sample_weight, x0, settings, monitor):
     dtype = loss.compute_dtype(X)  # a numpy dtype, whatever X's namespace
     with _blas_thread_limit(X.shape[0], x0.shape[0]):
         x, result, stopped = _run_optimizer(evals, x0, settings, monitor, dtype)
+    monitor.report_stop(stopped)
     if monitor.best_x is not None:
         x = monitor.best_x
-        if stopped == "early_stopping":
-            monitor.report_early_stop()
-    elif stopped in (None, "breakdown") and np.all(np.isfinite(x)):
+    elif stopped in (None, "breakdown", "stalled") and np.all(np.isfinite(x)):
         try:
             with (
                 _blas_thread_limit(X.shape[0], x0.shape[0]),
                 contextlib.suppress(_NonFiniteCostError),
             ):
-                x, _ = _newton_polish(evals.evaluate, x, settings.tol)
+                x, _ = _newton_polish(evals.evaluate, x, _GTOL)
         except KeyboardInterrupt:  # Ctrl-C while refining: keep the iterate
             stopped = "interrupted"
         else:
             kinked = loss.activation == "relu"
             grad = evals.at(x)[1]
-            _warn_if_stalled(settings, result, monitor.n_iter, grad, dtype, kinked)
+            _warn_if_stalled(
+                settings, result, monitor.n_iter, grad, dtype, kinked, stopped
+            )
     J = float(evals.at(x)[0])
     if stopped == "interrupted":
         _warn(_interrupted_message(monitor.n_iter, settings.max_iter, J))
@@ -435,6 +524,7 @@ def minimize_network(loss, X, Y, sample_weight, x0, settings, monitor):
         loss_curve=monitor.loss_curve,
         stopped=stopped,
         validation_scores=monitor.scores,
+        validation_loss_curve=monitor.validation_losses,
         best_validation_score=None if monitor.best_x is None else monitor.best_score,
     )
 

@@ -64,7 +64,8 @@ def check_params(est):
     if not np.isfinite(est.alpha):
         raise ValueError(f"alpha must be finite, got {est.alpha!r}.")
     check_scalar(est.max_iter, "max_iter", numbers.Integral, min_val=1)
-    check_scalar(est.tol, "tol", numbers.Real, min_val=0.0)
+    if not (isinstance(est.tol, str) and est.tol == "auto"):
+        check_scalar(est.tol, "tol", numbers.Real, min_val=0.0)
     solver = canonical_solver(est.solver)
     if solver is None:
         raise ValueError(
@@ -161,29 +162,30 @@ def _check_label_types(y):
         )
 
 
-def check_sample_weight(sample_weight, n_samples):
-    """``sample_weight`` as float64, finite, >= 0 with a positive sum, or None."""
+def check_sample_weight(sample_weight, n_samples, name="sample_weight"):
+    """``sample_weight`` as float64, finite, >= 0 with a positive sum, or None.
+
+    ``name`` is the parameter named in the errors (``sample_weight_val``).
+    """
     if sample_weight is None:
         return None
     sample_weight = np.asarray(sample_weight)
     if sample_weight.ndim == 0:
         sample_weight = np.full(n_samples, sample_weight, dtype=np.float64)
     if sample_weight.dtype.kind not in "biuf":
-        raise ValueError(
-            f"sample_weight must be numeric, got dtype {sample_weight.dtype}."
-        )
+        raise ValueError(f"{name} must be numeric, got dtype {sample_weight.dtype}.")
     sample_weight = sample_weight.astype(np.float64)
     if sample_weight.shape != (n_samples,):
         raise ValueError(
-            f"sample_weight.shape == {sample_weight.shape}, expected ({n_samples},)!"
+            f"{name}.shape == {sample_weight.shape}, expected ({n_samples},)!"
         )
     if not np.all(np.isfinite(sample_weight)):
-        raise ValueError("sample_weight contains NaN or infinity.")
+        raise ValueError(f"{name} contains NaN or infinity.")
     if np.any(sample_weight < 0):
-        raise ValueError("Negative values in data passed to sample_weight.")
+        raise ValueError(f"Negative values in data passed to {name}.")
     if not sample_weight.sum() > 0:
         raise ValueError(
-            "The sum of sample_weight is zero; at least one sample must have "
+            f"The sum of {name} is zero; at least one sample must have "
             "a positive weight."
         )
     return sample_weight
@@ -274,6 +276,47 @@ def encode_continuous_targets(y, previous_n_outputs=None):
     return Y
 
 
+def encode_validation_labels(y_val, binarizer, output_activation):
+    """Encode ``y_val`` as the training labels were: the 0/1 matrix ``Y_val``.
+
+    ``y_val`` may hold a subset of the training classes, but no label the
+    training data did not have (the network has no output unit for it).
+    Returns ``(y_val, Y_val)``: the labels (a column made 1-D) and their
+    0/1 matrix, uint8, with the columns of the training targets.
+    """
+    if isinstance(y_val, np.ndarray) and y_val.ndim == 2 and y_val.shape[1] == 1:
+        y_val = column_or_1d(y_val, warn=True)
+    _check_label_types(y_val)
+    check_classification_targets(y_val)
+    classes = binarizer.classes_
+    multilabel_val = type_of_target(y_val) == "multilabel-indicator"
+    if binarizer.y_type_ == "multilabel-indicator":
+        if not multilabel_val or np.shape(y_val)[1] != len(classes):
+            raise ValueError(
+                "y is a multilabel indicator matrix with "
+                f"{len(classes)} columns, so y_val must be one too; got "
+                f"y_val of type {type_of_target(y_val)!r} and shape "
+                f"{np.shape(y_val)}."
+            )
+    elif multilabel_val:
+        raise ValueError(
+            "y_val is a multilabel indicator matrix, but y is not; pass "
+            "y_val labels of the same kind as y."
+        )
+    else:
+        seen = set(classes.tolist())
+        unseen = [v for v in np.unique(y_val).tolist() if v not in seen]
+        if unseen:
+            raise ValueError(
+                f"y_val has labels not seen in training: {unseen}; the network "
+                f"was trained on the classes {classes.tolist()}."
+            )
+    Y_val = binarizer.transform(y_val).astype(np.uint8)
+    if output_activation == "softmax" and Y_val.shape[1] == 1:
+        Y_val = np.hstack([1 - Y_val, Y_val])  # one softmax unit per class
+    return y_val, Y_val
+
+
 def _check_same_classes(new_classes, classes):
     if not np.array_equal(np.sort(new_classes), np.sort(np.asarray(classes))):
         raise ValueError(
@@ -324,8 +367,8 @@ def split_validation(X, Y, y, sample_weight, validation_fraction, stratify, rng)
     train : tuple
         ``(X, Y, y, sample_weight)`` of the training rows.
     validation : tuple
-        ``(X_val, y_val, sample_weight_val)``; the weights are None when
-        unset or all zero.
+        ``(X_val, Y_val, y_val, sample_weight_val)``; the weights are None
+        when unset or all zero.
     """
     n_samples = X.shape[0]
     if n_samples < 2:
@@ -345,7 +388,7 @@ def split_validation(X, Y, y, sample_weight, validation_fraction, stratify, rng)
                 "early_stopping=True left only samples of zero weight for "
                 "training; lower validation_fraction or change sample_weight."
             )
-    validation = (_rows(X, val), y[val], sw_val)
+    validation = (_rows(X, val), Y[val], y[val], sw_val)
     return (_rows(X, train), Y[train], y[train], sample_weight), validation
 
 

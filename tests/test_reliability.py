@@ -693,7 +693,11 @@ def test_relu_fit_does_not_warn_at_its_kinks():
     X_iris, y_iris = iris_scaled()
     for solver in SOLVERS:
         est = BackpropClassifier(
-            hidden_layer_sizes=(5,), activation="relu", solver=solver, random_state=0
+            hidden_layer_sizes=(5,),
+            activation="relu",
+            solver=solver,
+            tol=0,
+            random_state=0,
         )
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -773,7 +777,9 @@ def test_fit_ends_at_a_minimum_or_warns(data, params):
         X_, y_ = load_iris(return_X_y=True)
     elif data == "iris-1e100":
         X_ = X_ * 1e100
-    est = BackpropClassifier(random_state=0, **params)
+    # tol=0: the optimizer's own stopping rule, which must end at a minimum
+    # or warn (the default plateau rule stops short of one, on purpose).
+    est = BackpropClassifier(random_state=0, tol=0, **params)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         est.fit(X_, y_)
@@ -797,7 +803,9 @@ def test_converged_fit_does_not_warn(solver, dtype):
     X_iris = X_iris.astype(dtype)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        est = BackpropClassifier(hidden_layer_sizes=(3,), solver=solver, alpha=1.0)
+        est = BackpropClassifier(
+            hidden_layer_sizes=(3,), solver=solver, alpha=1.0, tol=0
+        )
         est.set_params(random_state=0).fit(X_iris, y_iris)
     assert est.n_iter_ < est.max_iter
 
@@ -830,11 +838,13 @@ def test_same_random_state_gives_bitwise_identical_fits(solver):
 
 @pytest.mark.parametrize("solver", ["L-BFGS-B", "CG", "BFGS"])
 def test_fit_does_not_depend_on_row_order_or_weights_vs_repeats(solver):
-    """Same data, other rounding: the fits agree to far below 1e-8."""
+    """Same data, other rounding: the fits agree to far below 1e-8 (at tol=0)."""
     X_iris, y_iris = iris_scaled()
     w = np.random.RandomState(0).randint(0, 4, len(y_iris))
     order = np.random.RandomState(1).permutation(len(y_iris))
-    est = BackpropClassifier(hidden_layer_sizes=(5,), solver=solver, random_state=0)
+    est = BackpropClassifier(
+        hidden_layer_sizes=(5,), solver=solver, tol=0, random_state=0
+    )
     weighted = clone(est).fit(X_iris, y_iris, sample_weight=w)
     repeated = clone(est).fit(np.repeat(X_iris, w, 0), np.repeat(y_iris, w))
     shuffled = clone(est).fit(X_iris[order], y_iris[order], sample_weight=w[order])
