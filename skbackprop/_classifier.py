@@ -13,7 +13,11 @@ from sklearn.metrics import accuracy_score
 
 from ._base import BaseBackprop, _unchanged_on_error
 from ._compat import with_callbacks
-from ._validation import class_sample_weight, encode_labels
+from ._validation import (
+    check_same_output_activation,
+    class_sample_weight,
+    encode_labels,
+)
 from .backprop import roll
 
 
@@ -28,6 +32,26 @@ def _labels_from_z(z, binarizer):
     if z.shape[1] == 1:
         return binarizer.classes_[(z.ravel() > 0).astype(int)]
     return binarizer.classes_[np.argmax(z, axis=1)]
+
+
+def _log_normalize(scores):
+    """``scores - logsumexp(scores)`` per row: log-probabilities that sum to 1.
+
+    Inputs large enough to saturate the output layer give infinite scores
+    (``z(L) = +-inf``), where the usual formula computes ``inf - inf``. They
+    are read as limits: a row whose largest score is infinite (a softmax unit
+    at ``+inf``; every unit at ``-inf``) gives its largest entries equal
+    shares of the probability, as if they were tied at a large finite value,
+    and the others 0. A finite entry far below the largest gets probability 0
+    (``exp`` underflows), which is its limit too.
+    """
+    top = np.max(scores, axis=1, keepdims=True)
+    saturated = ~np.isfinite(top[:, 0])
+    if saturated.any():
+        scores = scores.copy()
+        scores[saturated] = np.where(scores[saturated] == top[saturated], 0.0, -np.inf)
+    with np.errstate(over="ignore"):  # -1e308 - 1e308 = -inf: probability 0
+        return scores - logsumexp(scores, axis=1, keepdims=True)
 
 
 class BackpropClassifier(ClassifierMixin, BaseBackprop):
@@ -294,7 +318,12 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
     def _encode_targets(self, y, sample_weight, warm):
         """``(encoding, Y, sample_weight)``: the label encoding, the 0/1 matrix
         ``Y``, and the per-sample weights with ``class_weight`` folded in."""
-        previous = self._label_binarizer if warm else None
+        previous = None
+        if warm:
+            check_same_output_activation(
+                self._fitted_output_activation, self.output_activation
+            )
+            previous = self._label_binarizer
         binarizer, Y = encode_labels(y, self.output_activation, previous)
         weights = class_sample_weight(self.class_weight, binarizer, y, sample_weight)
         return binarizer, Y, weights
@@ -311,8 +340,17 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
         return float(accuracy_score(y_val, y_pred, sample_weight=sw_val))
 
     def _target_attributes(self, binarizer):
-        """The fitted attributes that describe the targets."""
-        return {"_label_binarizer": binarizer, "classes_": binarizer.classes_}
+        """The fitted attributes that describe the targets and the output layer.
+
+        Prediction reads the output layer from ``_fitted_output_activation``,
+        not from the ``output_activation`` parameter, which ``set_params``
+        may have changed since.
+        """
+        return {
+            "_label_binarizer": binarizer,
+            "classes_": binarizer.classes_,
+            "_fitted_output_activation": self.output_activation,
+        }
 
     def _finish_thetas(self, thetas):
         """Put the fitted ``Theta(l)`` in canonical form, in place."""
@@ -354,7 +392,10 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
         if z.shape[1] == 1:
             return z.ravel()
         if len(self.classes_) == 2:  # softmax over two units
-            return z[:, 1] - z[:, 0]
+            with np.errstate(over="ignore", invalid="ignore"):
+                scores = z[:, 1] - z[:, 0]
+            scores[np.isnan(scores)] = 0.0  # both units at the same infinity: a tie
+            return scores
         return z
 
     def predict_proba(self, X):
@@ -380,6 +421,13 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
     def predict_log_proba(self, X):
         """Logarithm of :meth:`predict_proba`, computed without ``log(0)``.
 
+        Inputs that drive output units to ``z = +-inf`` get the limits of the
+        probabilities: a probability of 0 is ``-inf`` here, and units tied at
+        the same infinity (softmax units at ``+inf``; one-vs-all units all at
+        ``-inf``) share equally. Inputs so large that ``z`` itself is undefined
+        (``inf - inf`` inside the network) raise the "scale the data"
+        ``ValueError``.
+
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
@@ -394,10 +442,9 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
             return log_expit(z)
         if z.shape[1] == 1:
             return np.hstack([log_expit(-z), log_expit(z)])
-        if self.output_activation == "softmax":
-            return z - logsumexp(z, axis=1, keepdims=True)
-        log_h = log_expit(z)
-        return log_h - logsumexp(log_h, axis=1, keepdims=True)
+        if self._fitted_output_activation == "softmax":
+            return _log_normalize(z)
+        return _log_normalize(log_expit(z))
 
     def predict(self, X):
         """Predict class labels (or a label indicator matrix for multilabel).
