@@ -83,10 +83,11 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
 
     Parameters
     ----------
-    hidden_layer_sizes : tuple of int, default=(25,)
-        Units in each hidden layer, bias not counted. ``(25,)`` is the
-        course's network; ``()`` gives no hidden layer (logistic regression,
-        one-vs-all).
+    hidden_layer_sizes : int or sequence of int, default=(25,)
+        Units in each hidden layer, bias not counted: an int for one layer,
+        or a tuple, list, ``range`` or 1-D integer array (strings, sets and
+        dicts are refused). ``(25,)`` is the course's network; ``()`` gives
+        no hidden layer (logistic regression, one-vs-all).
     alpha : float, default=1.0
         Regularisation strength, the course's lambda. Larger values shrink
         the weights (more bias, less variance). Must be >= 0.
@@ -134,7 +135,11 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
         0 prints nothing.
     warm_start : bool, default=False
         If True, ``fit`` starts from the ``thetas_`` of the previous fit
-        (same classes and layer sizes) instead of new random weights.
+        instead of new random weights. Everything that shapes the network
+        must be as before: the type of target (single-label or multilabel),
+        the classes (or number of labels), ``output_activation`` and the
+        layer sizes; otherwise ``fit`` raises a ``ValueError`` (set
+        ``warm_start=False`` to fit a new model).
     batch_size : int or None, default=None
         Rows per chunk when computing the cost and gradient. Each evaluation
         still uses every row (full-batch optimisation, the same result to
@@ -182,7 +187,8 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
         themselves), so the last iteration's line search may go a few
         evaluations past it. Hessian-vector products are not counted (see
         ``n_hessp_evals_``). A :class:`~sklearn.exceptions.ConvergenceWarning`
-        is raised when it is reached.
+        is raised when it is reached. At most ``2**31 - 1`` with
+        ``solver="TNC"`` (scipy's TNC counts in a C ``int``).
 
     Attributes
     ----------
@@ -295,10 +301,13 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
             Training data; a sparse matrix is used as CSR or CSC without
             densifying it, float32 data is computed in float32.
         y : array-like of shape (n_samples,) or (n_samples, n_labels)
-            Class labels of any type, or a multilabel 0/1 indicator matrix.
+            Class labels of any type, or a multilabel indicator matrix of 0s
+            and 1s (other values, such as ``{-1, 1}``, are refused).
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weight of each sample. The cost's ``m`` becomes
-            ``sum(sample_weight)``. Multiplied by ``class_weight``.
+            ``sum(sample_weight)`` (so the penalty's factor is
+            ``alpha / (2 sum(sample_weight))``). Multiplied by
+            ``class_weight``.
 
         Returns
         -------
