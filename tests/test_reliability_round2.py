@@ -30,10 +30,12 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import ThreadpoolController, threadpool_info
 
+import skbackprop._base as base_module
 import skbackprop._blas as blas_module
 import skbackprop._loss as loss_module
 import skbackprop._solver as solver_module
 from skbackprop import BackpropClassifier
+from skbackprop._compat import HAS_SKLEARN_CALLBACKS
 from skbackprop.backprop import cost_function, make_cost_function, unroll
 
 SOLVERS = solver_module._SOLVERS
@@ -683,8 +685,23 @@ def test_interrupt_after_early_stopping_keeps_the_best_validated_weights(
 # ---------------------------------------------------------------------------
 
 
+def _probe(estimator):
+    """``(check_is_fitted passes, what predict gives)`` for ``estimator``."""
+    X_iris, _ = iris_scaled()
+    try:
+        check_is_fitted(estimator)
+        fitted = True
+    except NotFittedError:
+        fitted = False
+    try:
+        predicted = estimator.predict(X_iris).shape
+    except NotFittedError:
+        predicted = "NotFittedError"
+    return fitted, predicted
+
+
 class _ProbeDuringFit:
-    """A scikit-learn callback that calls the live estimator during fit."""
+    """A scikit-learn callback that probes the live estimator as fit begins."""
 
     def __init__(self):
         self.seen = []
@@ -694,7 +711,7 @@ class _ProbeDuringFit:
 
     def on_fit_task_begin(self, estimator, context, *, fitted_estimator=None):
         if context.task_name == "fit":
-            self.seen.append(self._probe(estimator))
+            self.seen.append(_probe(estimator))
 
     def on_fit_task_end(self, estimator, context, *, fitted_estimator=None):
         return False
@@ -702,33 +719,38 @@ class _ProbeDuringFit:
     def teardown(self, estimator, context):
         pass
 
-    @staticmethod
-    def _probe(estimator):
-        X_iris, _ = iris_scaled()
-        try:
-            check_is_fitted(estimator)
-        except NotFittedError:
-            fitted = False
-        else:
-            fitted = True
-        try:
-            predicted = estimator.predict(X_iris).shape
-        except NotFittedError:
-            predicted = "NotFittedError"
-        return fitted, predicted
 
+def test_estimator_during_its_first_fit_is_not_fitted(monkeypatch):
+    """check_is_fitted says fitted exactly when predict works (no AttributeError).
 
-def test_callback_sees_an_unfitted_estimator_during_the_first_fit():
-    """Fitted (check_is_fitted) exactly when predict works: no AttributeError."""
+    Validation sets ``n_features_in_`` at the start of fit; what the solver
+    (and a callback) then sees of the estimator is probed during the fit.
+    """
     X_iris, y_iris = iris_scaled()
-    probe = _ProbeDuringFit()
-    est = BackpropClassifier(hidden_layer_sizes=(3,), tol=1e-4).set_callbacks(probe)
+    est = BackpropClassifier(hidden_layer_sizes=(3,), tol=1e-4)
+    seen = []
+    real = base_module.minimize_network
+
+    def probing(*args, **kwargs):
+        seen.append((hasattr(est, "n_features_in_"), *_probe(est)))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(base_module, "minimize_network", probing)
     est.fit(X_iris, y_iris)
     est.fit(X_iris, y_iris)  # a refit sees the previous model
-    assert probe.seen == [(False, "NotFittedError"), (True, (150,))]
-    check_is_fitted(est)
+    assert seen == [(True, False, "NotFittedError"), (True, True, (150,))]
     with pytest.raises(NotFittedError):
         check_is_fitted(BackpropClassifier())
+    monkeypatch.undo()
+
+    if HAS_SKLEARN_CALLBACKS:  # the issue's instance: a callback's live estimator
+        probe = _ProbeDuringFit()
+        est = BackpropClassifier(hidden_layer_sizes=(3,), tol=1e-4)
+        est.set_callbacks(probe).fit(X_iris, y_iris)
+        est.fit(X_iris, y_iris)
+        assert probe.seen == [(False, "NotFittedError"), (True, (150,))]
+    else:  # scikit-learn < 1.9: no callbacks to see it
+        assert not hasattr(est, "set_callbacks")
 
 
 def test_tnc_takes_the_largest_max_fun_it_can():
