@@ -30,7 +30,13 @@ from ._solver import (
     warn_if_bfgs_is_large,
     warn_if_limit_reached,
 )
-from ._validation import check_params, check_sample_weight, split_validation
+from ._validation import (
+    check_params,
+    check_sample_weight,
+    scale_alpha,
+    scale_sample_weight,
+    split_validation,
+)
 from .backprop import init_thetas, roll, unroll
 from .backprop._array_api import is_array_api_array, namespace_and_device, to_numpy
 
@@ -100,7 +106,12 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
         # on the host (the loss moves Y and the weights to X's device once).
         y_given, y, sample_weight = y, to_numpy(y), to_numpy(sample_weight)
         user_sample_weight = check_sample_weight(sample_weight, X.shape[0])
-        encoding, Y, sample_weight = self._encode_targets(y, user_sample_weight, warm)
+        # Weights scaled by powers of two, alpha alike: the same J, computable
+        # for weights near the ends of the float range.
+        sample_weight, user_exponent = scale_sample_weight(user_sample_weight)
+        encoding, Y, sample_weight = self._encode_targets(y, sample_weight, warm)
+        sample_weight, class_exponent = scale_sample_weight(sample_weight)
+        alpha = scale_alpha(self.alpha, user_exponent + class_exponent)
         validation = self._validation_data(X_val, y_val, sample_weight_val, X, encoding)
         layer_sizes = (X.shape[1], *hidden, Y.shape[1])
         rng = check_random_state(self.random_state)
@@ -129,7 +140,7 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
             layer_sizes,
             self.activation,
             self._output_activation,
-            self.alpha,
+            alpha,
             self.batch_size,
         )
         tol = resolve_tol(self.tol, X.shape[0], x0.shape[0])
@@ -274,6 +285,15 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
             z = self._forward_z(self.thetas_, X)
         _check_forward_not_nan(z)
         return z
+
+    def __sklearn_is_fitted__(self):
+        """Fitted once a fit has stored its weights.
+
+        ``n_features_in_`` alone does not say so: scikit-learn's validation
+        sets it at the start of ``fit``, and a callback sees the estimator
+        during its first fit.
+        """
+        return hasattr(self, "thetas_")
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

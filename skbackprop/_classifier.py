@@ -14,6 +14,7 @@ from sklearn.metrics import accuracy_score
 from ._base import BaseBackprop, _unchanged_on_error
 from ._compat import get_namespace_and_device, move_to, with_callbacks
 from ._validation import (
+    check_same_output_activation,
     class_sample_weight,
     encode_labels,
     encode_validation_labels,
@@ -62,6 +63,26 @@ def _log_expit(z, xp):
     return -xp.logaddexp(xp.zeros_like(z), -z)
 
 
+def _log_normalize(scores, xp):
+    """``scores - logsumexp(scores)`` per row: log-probabilities that sum to 1.
+
+    Inputs large enough to saturate the output layer give infinite scores
+    (``z(L) = +-inf``), where the usual formula computes ``inf - inf``. They
+    are read as limits: a row whose largest score is infinite (a softmax unit
+    at ``+inf``; every unit at ``-inf``) gives its largest entries equal
+    shares of the probability, as if they were tied at a large finite value,
+    and the others 0. A finite entry far below the largest gets probability 0
+    (``exp`` underflows), which is its limit too. In ``scores``' namespace.
+    """
+    top = xp.max(scores, axis=1, keepdims=True)
+    saturated = ~xp.isfinite(top)
+    if bool(xp.any(saturated)):
+        tied = xp.where(scores == top, xp.zeros_like(scores), -xp.inf)
+        scores = xp.where(saturated, tied, scores)
+    with np.errstate(over="ignore"):  # -1e308 - 1e308 = -inf: probability 0
+        return scores - logsumexp(scores, axis=1, keepdims=True)
+
+
 class BackpropClassifier(ClassifierMixin, BaseBackprop):
     """Neural-network classifier trained as in Andrew Ng's Machine Learning course.
 
@@ -91,10 +112,11 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
 
     Parameters
     ----------
-    hidden_layer_sizes : tuple of int, default=(25,)
-        Units in each hidden layer, bias not counted. ``(25,)`` is the
-        course's network; ``()`` gives no hidden layer (logistic regression,
-        one-vs-all).
+    hidden_layer_sizes : int or sequence of int, default=(25,)
+        Units in each hidden layer, bias not counted: an int for one layer,
+        or a tuple, list, ``range`` or 1-D integer array (strings, sets and
+        dicts are refused). ``(25,)`` is the course's network; ``()`` gives
+        no hidden layer (logistic regression, one-vs-all).
     alpha : float, default=1.0
         Regularisation strength, the course's lambda. Larger values shrink
         the weights (more bias, less variance). Must be >= 0.
@@ -153,7 +175,11 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
         0 prints nothing.
     warm_start : bool, default=False
         If True, ``fit`` starts from the ``thetas_`` of the previous fit
-        (same classes and layer sizes) instead of new random weights.
+        instead of new random weights. Everything that shapes the network
+        must be as before: the type of target (single-label or multilabel),
+        the classes (or number of labels), ``output_activation`` and the
+        layer sizes; otherwise ``fit`` raises a ``ValueError`` (set
+        ``warm_start=False`` to fit a new model).
     batch_size : int or None, default=None
         Rows per chunk when computing the cost and gradient. Each evaluation
         still uses every row (full-batch optimisation, the same result to
@@ -204,7 +230,8 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
         themselves), so the last iteration's line search may go a few
         evaluations past it. Hessian-vector products are not counted (see
         ``n_hessp_evals_``). A :class:`~sklearn.exceptions.ConvergenceWarning`
-        is raised when it is reached.
+        is raised when it is reached. At most ``2**31 - 1`` with
+        ``solver="TNC"`` (scipy's TNC counts in a C ``int``).
 
     Attributes
     ----------
@@ -337,10 +364,13 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
             Training data; a sparse matrix is used as CSR or CSC without
             densifying it, float32 data is computed in float32.
         y : array-like of shape (n_samples,) or (n_samples, n_labels)
-            Class labels of any type, or a multilabel 0/1 indicator matrix.
+            Class labels of any type, or a multilabel indicator matrix of 0s
+            and 1s (other values, such as ``{-1, 1}``, are refused).
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weight of each sample. The cost's ``m`` becomes
-            ``sum(sample_weight)``. Multiplied by ``class_weight``.
+            ``sum(sample_weight)`` (so the penalty's factor is
+            ``alpha / (2 sum(sample_weight))``). Multiplied by
+            ``class_weight``.
         X_val : {array-like, sparse matrix} of shape (n_val, n_features), \
 default=None
             Validation data, scored after every iteration
@@ -375,7 +405,12 @@ default=None
     def _encode_targets(self, y, sample_weight, warm):
         """``(encoding, Y, sample_weight)``: the label encoding, the 0/1 matrix
         ``Y``, and the per-sample weights with ``class_weight`` folded in."""
-        previous = self._label_binarizer if warm else None
+        previous = None
+        if warm:
+            check_same_output_activation(
+                self._fitted_output_activation, self.output_activation
+            )
+            previous = self._label_binarizer
         binarizer, Y = encode_labels(y, self.output_activation, previous)
         weights = class_sample_weight(self.class_weight, binarizer, y, sample_weight)
         return binarizer, Y, weights
@@ -394,8 +429,17 @@ default=None
         return float(accuracy_score(y_val, y_pred, sample_weight=sample_weight_val))
 
     def _target_attributes(self, binarizer):
-        """The fitted attributes that describe the targets."""
-        return {"_label_binarizer": binarizer, "classes_": binarizer.classes_}
+        """The fitted attributes that describe the targets and the output layer.
+
+        Prediction reads the output layer from ``_fitted_output_activation``,
+        not from the ``output_activation`` parameter, which ``set_params``
+        may have changed since.
+        """
+        return {
+            "_label_binarizer": binarizer,
+            "classes_": binarizer.classes_,
+            "_fitted_output_activation": self.output_activation,
+        }
 
     def _finish_thetas(self, thetas):
         """Put the fitted ``Theta(l)`` in canonical form, in place."""
@@ -435,9 +479,13 @@ default=None
         if self._is_multilabel():
             return z
         if z.shape[1] == 1:
-            return z[:, 0]
+            return z[:, 0] if is_array_api_array(z) else z.ravel()
         if self.classes_.shape[0] == 2:  # softmax over two units
-            return z[:, 1] - z[:, 0]
+            xp, _, _ = get_namespace_and_device(z)
+            with np.errstate(over="ignore", invalid="ignore"):
+                scores = z[:, 1] - z[:, 0]
+            # Both units at the same infinity: a tie.
+            return xp.where(xp.isnan(scores), xp.zeros_like(scores), scores)
         return z
 
     def predict_proba(self, X):
@@ -465,6 +513,13 @@ default=None
     def predict_log_proba(self, X):
         """Logarithm of :meth:`predict_proba`, computed without ``log(0)``.
 
+        Inputs that drive output units to ``z = +-inf`` get the limits of the
+        probabilities: a probability of 0 is ``-inf`` here, and units tied at
+        the same infinity (softmax units at ``+inf``; one-vs-all units all at
+        ``-inf``) share equally. Inputs so large that ``z`` itself is undefined
+        (``inf - inf`` inside the network) raise the "scale the data"
+        ``ValueError``.
+
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
@@ -483,10 +538,9 @@ default=None
             return _log_expit(z, xp)
         if z.shape[1] == 1:
             return xp.concat([_log_expit(-z, xp), _log_expit(z, xp)], axis=1)
-        if self.output_activation == "softmax":
-            return z - logsumexp(z, axis=1, keepdims=True)
-        log_h = _log_expit(z, xp)
-        return log_h - logsumexp(log_h, axis=1, keepdims=True)
+        if self._fitted_output_activation == "softmax":
+            return _log_normalize(z, xp)
+        return _log_normalize(_log_expit(z, xp), xp)
 
     def predict(self, X):
         """Predict class labels (or a label indicator matrix for multilabel).

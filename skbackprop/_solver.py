@@ -14,6 +14,7 @@ on its own, a few Newton-Krylov steps refine the minimum.
 
 import collections
 import contextlib
+import functools
 import os
 import sys
 import time
@@ -132,8 +133,8 @@ class NetworkFit:
     loss_curve: list
     stopped: object  # None, or the reason the optimizer was stopped
     validation_scores: object
-    validation_loss_curve: object
     best_validation_score: object
+    validation_loss_curve: object
 
 
 # ---------------------------------------------------------------------------
@@ -176,13 +177,29 @@ def warn_if_bfgs_is_large(solver, n_params):
         )
 
 
-def _non_finite_message(n_iter, dtype):
-    return (
+def _non_finite_message(n_iter, dtype, penalty=None):
+    """The "scale the data" error; ``penalty``: alpha / (2 sum(sample_weight))."""
+    message = (
         "The cost J, its gradient or the optimizer's step became NaN or "
         f"infinite after {n_iter} iterations: the data (or alpha, or "
         f"epsilon_init) are too large for {np.dtype(dtype)} arithmetic. Scale "
         "the data (e.g. with StandardScaler) or lower alpha."
     )
+    if penalty is not None:
+        message += (
+            " With sample_weight, J's penalty is alpha / (2 sum(sample_weight)) "
+            f"= {penalty:.3g} times the sum of the squared Theta entries: tiny "
+            "sample weights act as a huge alpha (scale sample_weight up)."
+        )
+    return message
+
+
+def _penalty_factor(loss, sample_weight):
+    """``alpha / (2 sum(sample_weight))``, or None without sample weights."""
+    if sample_weight is None:
+        return None
+    with np.errstate(over="ignore", divide="ignore"):
+        return float(loss.alpha / (2.0 * np.sum(sample_weight)))
 
 
 def _interrupted_message(n_iter, max_iter, loss):
@@ -324,8 +341,10 @@ class Monitor:
     """What happens after each iteration, and the state it keeps.
 
     Records ``J`` (``loss_curve``) and the lowest-``J`` iterate (kept on
-    Ctrl-C). With a ``validate`` function (``x -> (score, loss)`` on the
-    validation data) records the validation score and loss; with
+    Ctrl-C), with ``J`` of every iterate it keeps (``J``, ``lowest_J``,
+    ``best_J``), so that nothing need be evaluated after an interrupt. With
+    a ``validate`` function (``x -> (score, loss)`` on the validation data)
+    records the validation score and loss; with
     ``early_stopping`` also keeps the best-scoring weights (of equal scores,
     the latest) and asks to stop after ``n_iter_no_change`` iterations
     without a gain in score above ``tol``. Without ``early_stopping`` it asks
@@ -355,13 +374,13 @@ class Monitor:
         self.scores = None if validate is None else []
         self.validation_losses = None if validate is None else []
         self.best_score = -np.inf
-        self.best_x = None
+        self.best_x = self.best_J = None
         self._no_change = 0
 
     def start(self, x0):
         """Begin at ``x0``: print the verbose table's header."""
         self.x = self.lowest_x = x0
-        self.lowest_J = None
+        self.J = self.lowest_J = None  # J at x0 is not known yet
         self._start = time.perf_counter()
         if self.verbose:
             header = f"{'iter':>6} {'J':>16} {'|grad|':>12}"
@@ -373,11 +392,11 @@ class Monitor:
 
     def iteration(self, x, J, grad, n_fun):
         """Record the iterate ``x``; return why to stop, or None to go on."""
-        self.x = x.copy()
+        self.x, self.J = x.copy(), float(J)
         self.n_iter += 1
-        self.loss_curve.append(float(J))
+        self.loss_curve.append(self.J)
         if self.lowest_J is None or J <= self.lowest_J:
-            self.lowest_x, self.lowest_J = self.x, float(J)
+            self.lowest_x, self.lowest_J = self.x, self.J
         line = f"{self.n_iter:>6d} {J:>16.10f} {np.linalg.norm(grad):>12.4e}"
         if self.validate is not None:
             score, validation_loss = self.validate(x)
@@ -385,7 +404,7 @@ class Monitor:
             self.validation_losses.append(float(validation_loss))
             line += f" {validation_loss:>12.6f} {score:>11.6f}"
         if self.early_stopping:
-            stop = self._early_stopping(x, self.scores[-1])
+            stop = self._early_stopping(self.scores[-1])
         else:
             stop = self.plateau()
         if self.verbose:
@@ -428,10 +447,10 @@ class Monitor:
             return "stalled"
         return "plateau" if J_before - J_now <= tol * (J_first - J_now) else None
 
-    def _early_stopping(self, x, score):
+    def _early_stopping(self, score):
         if score >= self.best_score:
             # Of equal scores keep the latest, most trained, weights.
-            self.best_x = x.copy()
+            self.best_x, self.best_J = self.x, self.J
         if score > self.best_score + self.settings.tol:
             self.best_score = score
             self._no_change = 0
@@ -492,27 +511,16 @@ def minimize_network(loss, X, Y, sample_weight, x0, settings, monitor):
         lambda x: loss.hessian_product(x, X, Y, sample_weight),
     )
     dtype = loss.compute_dtype(X)  # a numpy dtype, whatever X's namespace
+    non_finite = functools.partial(
+        _non_finite_message, dtype=dtype, penalty=_penalty_factor(loss, sample_weight)
+    )
     with _blas_thread_limit(X.shape[0], x0.shape[0]):
-        x, result, stopped = _run_optimizer(evals, x0, settings, monitor, dtype)
-    monitor.report_stop(stopped)
-    if monitor.best_x is not None:
-        x = monitor.best_x
-    elif stopped in (None, "breakdown", "stalled") and np.all(np.isfinite(x)):
-        try:
-            with (
-                _blas_thread_limit(X.shape[0], x0.shape[0]),
-                contextlib.suppress(_NonFiniteCostError),
-            ):
-                x, _ = _newton_polish(evals.evaluate, x, _GTOL)
-        except KeyboardInterrupt:  # Ctrl-C while refining: keep the iterate
-            stopped = "interrupted"
-        else:
-            kinked = loss.activation == "relu"
-            grad = evals.at(x)[1]
-            _warn_if_stalled(
-                settings, result, monitor.n_iter, grad, dtype, kinked, stopped
-            )
-    J = float(evals.at(x)[0])
+        run = _run_optimizer(evals, x0, settings, monitor, non_finite)
+        x, J, stopped = _after_optimizer(
+            evals, run, settings, monitor, loss.activation, dtype
+        )
+        if J is None:  # interrupted before the first iteration: x is x0
+            J = evals.at(x)[0]
     if stopped == "interrupted":
         _warn(_interrupted_message(monitor.n_iter, settings.max_iter, J))
     return NetworkFit(
@@ -520,20 +528,49 @@ def minimize_network(loss, X, Y, sample_weight, x0, settings, monitor):
         n_iter=monitor.n_iter,
         n_fun_evals=evals.n_fun,
         n_hessp_evals=evals.n_hessp,
-        loss=J,
+        loss=float(J),
         loss_curve=monitor.loss_curve,
         stopped=stopped,
         validation_scores=monitor.scores,
-        validation_loss_curve=monitor.validation_losses,
         best_validation_score=None if monitor.best_x is None else monitor.best_score,
+        validation_loss_curve=monitor.validation_losses,
     )
 
 
-def _run_optimizer(evals, x0, settings, monitor, dtype):
-    """Run :func:`scipy.optimize.minimize`: the iterate, its result, why it stopped.
+def _after_optimizer(evals, run, settings, monitor, activation, dtype):
+    """What runs once the optimizer has stopped; returns ``(x, J, stopped)``.
 
-    ``result`` is scipy's ``OptimizeResult``, or None when the monitor (or a
-    breakdown) stopped the optimizer; Ctrl-C keeps the lowest ``J`` reached.
+    ``run`` is :func:`_run_optimizer`'s ``(x, J, result, stopped)``.
+    Early stopping takes the best-scoring weights. Otherwise, when the
+    optimizer stopped on its own (or ``J`` stalled), the Newton refinement
+    and the stall check run; a Ctrl-C during either keeps the optimizer's
+    iterate ``x`` (whose ``J`` is known: nothing is evaluated after an
+    interrupt).
+    """
+    x, J, result, stopped = run
+    monitor.report_stop(stopped)
+    if monitor.best_x is not None:
+        return monitor.best_x, monitor.best_J, stopped
+    if stopped not in (None, "breakdown", "stalled") or not np.all(np.isfinite(x)):
+        return x, J, stopped
+    try:
+        x_polished, J_polished = _newton_polish(evals.evaluate, x, J, _GTOL)
+        grad = evals.at(x_polished)[1]
+        kinked = activation == "relu"
+        _warn_if_stalled(settings, result, monitor.n_iter, grad, dtype, kinked, stopped)
+    except KeyboardInterrupt:  # Ctrl-C while refining: keep the iterate
+        return x, J, "interrupted"
+    return x_polished, J_polished, stopped
+
+
+def _run_optimizer(evals, x0, settings, monitor, non_finite_message):
+    """Run :func:`scipy.optimize.minimize`: ``(x, J, result, stopped)``.
+
+    ``x`` is the iterate to keep and ``J`` the cost there (None if unknown:
+    an interrupt before the first iteration keeps ``x0``); ``result`` is
+    scipy's ``OptimizeResult``, or None when the monitor (or a breakdown)
+    stopped the optimizer; ``stopped`` says why it stopped (None: on its
+    own). Ctrl-C keeps the lowest ``J`` reached.
     """
 
     def callback(intermediate_result):
@@ -565,15 +602,15 @@ def _run_optimizer(evals, x0, settings, monitor, dtype):
                 callback=callback,
             )
     except _StopTrainingError as stop:
-        x, result, stopped = monitor.x, None, stop.reason
+        x, J, result, stopped = monitor.x, monitor.J, None, stop.reason
     except _NonFiniteCostError:
-        raise ValueError(_non_finite_message(monitor.n_iter, dtype)) from None
+        raise ValueError(non_finite_message(monitor.n_iter)) from None
     except KeyboardInterrupt:
         # Ctrl-C: keep the lowest J reached (the best validation score with
         # early stopping) and say so.
-        x, result, stopped = monitor.lowest_x, None, "interrupted"
+        x, J, result, stopped = monitor.lowest_x, monitor.lowest_J, None, "interrupted"
     else:
-        x, stopped = result.x, None
+        x, J, stopped = result.x, float(result.fun), None
         n_iter = int(getattr(result, "nit", monitor.n_iter))
         if n_iter >= settings.max_iter:
             stopped = "max_iter"
@@ -583,11 +620,11 @@ def _run_optimizer(evals, x0, settings, monitor, dtype):
         if monitor.callbacks is not None:
             monitor.callbacks.close()
     if stopped == "breakdown" and monitor.n_iter == 0:  # a NaN step, nothing learnt
-        raise ValueError(_non_finite_message(0, dtype))
-    return x, result, stopped
+        raise ValueError(non_finite_message(0))
+    return x, J, result, stopped
 
 
-def _newton_polish(cost, x, tol, max_steps=5):
+def _newton_polish(cost, x, J, tol, max_steps=5):
     """Refine a minimum ``x`` of ``cost`` by Newton-Krylov steps on its gradient.
 
     A line-search optimizer can place a minimum only as well as ``J``'s
@@ -598,32 +635,29 @@ def _newton_polish(cost, x, tol, max_steps=5):
     down to ~1e-12. The step is kept only if it lowers the gradient and does
     not raise ``J`` (it stays at a minimum, never moves to a saddle).
 
-    Returns the refined ``x`` (or ``x`` itself) and the number of cost
-    evaluations used.
+    ``J`` is the cost at ``x``. Returns the refined ``x`` and the cost there
+    (or ``x`` and ``J`` themselves).
     """
-    n_evals = 0
 
     def gradient(p):
-        nonlocal n_evals
-        n_evals += 1
         return cost(p)[1]
 
-    J0, g0 = cost(x)
+    g0 = cost(x)[1]
     g0_max = np.max(np.abs(g0))
     if g0_max <= tol:
-        return x, 1
+        return x, J
     try:
         x_new = newton_krylov(gradient, x, f_tol=tol, maxiter=max_steps)
     except NoConvergence as exc:
         x_new = exc.args[0]
     except (ValueError, ArithmeticError, np.linalg.LinAlgError):
-        return x, n_evals + 1
-    J1, g1 = cost(x_new)
-    n_evals += 2
-    if (
-        np.all(np.isfinite(x_new))
-        and np.max(np.abs(g1)) < g0_max
-        and J1 <= J0 + 1e-12 * abs(J0)
-    ):
-        return x_new, n_evals
-    return x, n_evals
+        return x, J
+    if not np.all(np.isfinite(x_new)):
+        return x, J
+    try:
+        J1, g1 = cost(x_new)
+    except ArithmeticError:  # a NaN or infinite cost there
+        return x, J
+    if np.max(np.abs(g1)) < g0_max and J1 <= J + 1e-12 * abs(J):
+        return x_new, J1
+    return x, J
