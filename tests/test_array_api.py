@@ -445,6 +445,44 @@ def test_the_regressor_follows_the_data(backend, digits, targets):
 
 
 @needs_dispatch
+@pytest.mark.parametrize("output_activation", ["sigmoid", "softmax"])
+def test_huge_inputs_predict_as_on_numpy(backend, digits, output_activation):
+    # Inputs of 1e300 saturate every hidden unit (exp overflows): the
+    # predictions equal the numpy path's, never NaN.
+    X, y = digits
+    y = y % 2 if output_activation == "softmax" else y
+    options = dict(max_iter=10, output_activation=output_activation, random_state=0)
+    expected, fitted = _fit_both(backend, X, y, **options)
+    X_big = X[:20] * 1e300
+    for method in ("decision_function", "predict_proba", "predict_log_proba"):
+        with _dispatch():
+            got = _host(getattr(fitted, method)(backend(X_big)))
+        reference = getattr(expected, method)(X_big)
+        assert not np.isnan(got).any()
+        np.testing.assert_array_equal(np.isinf(got), np.isinf(reference))
+        finite = np.isfinite(reference)
+        np.testing.assert_allclose(got[finite], reference[finite], atol=1e-8)
+
+
+def test_infinite_scores_normalise_as_on_numpy(backend):
+    # Output units at z = +-inf: a row's largest entries share the
+    # probability (ties), the others get 0, as the numpy path reads them.
+    from skbackprop._classifier import _log_normalize
+
+    inf = np.inf
+    scores = np.array(
+        [[inf, 1.0, inf], [-inf, -inf, -inf], [0.0, 1.0, 2.0], [inf, -inf, 3.0]]
+    )
+    expected = _log_normalize(scores, np)
+    scores_dev = backend(scores)
+    xp = array_api_module.namespace_and_device(scores_dev)[0]
+    got = _host(_log_normalize(scores_dev, xp))
+    np.testing.assert_array_equal(np.isinf(got), np.isinf(expected))
+    np.testing.assert_allclose(np.exp(got), np.exp(expected), rtol=1e-12)
+    np.testing.assert_allclose(np.exp(expected).sum(axis=1), 1.0)
+
+
+@needs_dispatch
 def test_string_labels_come_back_as_numpy(backend, digits):
     X, y = digits
     names = np.array(["zero", "one", "two", "three", "four"] * 2)[y]
