@@ -72,7 +72,8 @@ def _log_normalize(scores, xp):
     at ``+inf``; every unit at ``-inf``) gives its largest entries equal
     shares of the probability, as if they were tied at a large finite value,
     and the others 0. A finite entry far below the largest gets probability 0
-    (``exp`` underflows), which is its limit too. In ``scores``' namespace.
+    (``exp`` underflows), which is its limit too. In ``scores``' namespace
+    (scipy's ``logsumexp`` for numpy, the same sum written out for others).
     """
     top = xp.max(scores, axis=1, keepdims=True)
     saturated = ~xp.isfinite(top)
@@ -80,7 +81,10 @@ def _log_normalize(scores, xp):
         tied = xp.where(scores == top, xp.zeros_like(scores), -xp.inf)
         scores = xp.where(saturated, tied, scores)
     with np.errstate(over="ignore"):  # -1e308 - 1e308 = -inf: probability 0
-        return scores - logsumexp(scores, axis=1, keepdims=True)
+        if not is_array_api_array(scores):
+            return scores - logsumexp(scores, axis=1, keepdims=True)
+        shifted = scores - xp.max(scores, axis=1, keepdims=True)  # finite max
+        return shifted - xp.log(xp.sum(xp.exp(shifted), axis=1, keepdims=True))
 
 
 class BackpropClassifier(ClassifierMixin, BaseBackprop):
