@@ -353,7 +353,10 @@ def regularization_cost(thetas, alpha, m):
     """
     if alpha == 0:
         return 0.0
-    return alpha / (2.0 * m) * sum(float(np.vdot(t[:, 1:], t[:, 1:])) for t in thetas)
+    # ravel("K") is a view of the column-major Theta(l) that roll returns:
+    # no copy of the weights per evaluation.
+    weights = [np.asarray(t)[:, 1:].ravel(order="K") for t in thetas]
+    return alpha / (2.0 * m) * sum(float(w @ w) for w in weights)
 
 
 def add_regularization_gradient(blocks, thetas, alpha, m):
