@@ -15,7 +15,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._callbacks import FitCallbacks
 from ._compat import CallbackSupportMixin
-from ._loss import NetworkLoss
+from ._loss import NetworkLoss, dask_backend
 from ._solver import (
     Monitor,
     SolverSettings,
@@ -49,6 +49,24 @@ def _unchanged_on_error(fit):
     return wrapper
 
 
+def _lazy_on_dask(predict):
+    """Decorate a prediction method: a dask ``X`` gives a lazy dask array.
+
+    The method runs on each block of rows where it lies
+    (:func:`skbackprop._dask.map_row_blocks`), so predicting a large set
+    never gathers it.
+    """
+
+    @functools.wraps(predict)
+    def wrapper(self, X):
+        dask = dask_backend(X)
+        if dask is None:
+            return predict(self, X)
+        return dask.map_row_blocks(self, predict.__name__, X)
+
+    return wrapper
+
+
 def _check_forward_not_nan(z):
     """Refuse a forward pass that overflowed into NaN (``inf - inf``).
 
@@ -74,16 +92,22 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
     def _fit(self, X, y, sample_weight):
         hidden, solver = check_params(self)
         warm = self.warm_start and hasattr(self, "thetas_")
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            multi_output=True,
-            accept_sparse=("csr", "csc"),
-            dtype=(np.float64, np.float32),
-            reset=not warm,
-        )
-        user_sample_weight = check_sample_weight(sample_weight, X.shape[0])
+        dask = dask_backend(X)  # the data stay on the cluster's workers
+        if dask is not None:
+            X, y, user_sample_weight = dask.validate_data(
+                self, X, y, sample_weight, reset=not warm
+            )
+        else:
+            X, y = validate_data(
+                self,
+                X,
+                y,
+                multi_output=True,
+                accept_sparse=("csr", "csc"),
+                dtype=(np.float64, np.float32),
+                reset=not warm,
+            )
+            user_sample_weight = check_sample_weight(sample_weight, X.shape[0])
         encoding, Y, sample_weight = self._encode_targets(y, user_sample_weight, warm)
         layer_sizes = (X.shape[1], *hidden, Y.shape[1])
         rng = check_random_state(self.random_state)
@@ -91,7 +115,8 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
         warn_if_bfgs_is_large(solver, x0.shape[0])
         validation = None
         if self.early_stopping:
-            (X, Y, y, sample_weight), validation = split_validation(
+            split = split_validation if dask is None else dask.split_validation
+            (X, Y, y, sample_weight), validation = split(
                 X,
                 Y,
                 y,

@@ -11,8 +11,9 @@ from scipy.special import log_expit, logsumexp
 from sklearn.base import ClassifierMixin
 from sklearn.metrics import accuracy_score
 
-from ._base import BaseBackprop, _unchanged_on_error
+from ._base import BaseBackprop, _lazy_on_dask, _unchanged_on_error
 from ._compat import with_callbacks
+from ._loss import dask_backend
 from ._validation import class_sample_weight, encode_labels
 from .backprop import roll
 
@@ -295,8 +296,11 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
         """``(encoding, Y, sample_weight)``: the label encoding, the 0/1 matrix
         ``Y``, and the per-sample weights with ``class_weight`` folded in."""
         previous = self._label_binarizer if warm else None
-        binarizer, Y = encode_labels(y, self.output_activation, previous)
-        weights = class_sample_weight(self.class_weight, binarizer, y, sample_weight)
+        labels = dask_backend(y)  # a dask y is encoded block by block
+        encode = encode_labels if labels is None else labels.encode_labels
+        weigh = class_sample_weight if labels is None else labels.class_sample_weight
+        binarizer, Y = encode(y, self.output_activation, previous)
+        weights = weigh(self.class_weight, binarizer, y, sample_weight)
         return binarizer, Y, weights
 
     def _stratify(self, y, binarizer):
@@ -333,6 +337,7 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
         """Predicted labels from the output units' inputs ``z(L)``."""
         return _labels_from_z(z, self._label_binarizer)
 
+    @_lazy_on_dask
     def decision_function(self, X):
         """The output units' inputs ``z(L)`` (log-odds of each sigmoid output unit).
 
@@ -357,6 +362,7 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
             return z[:, 1] - z[:, 0]
         return z
 
+    @_lazy_on_dask
     def predict_proba(self, X):
         """Class probabilities.
 
@@ -377,6 +383,7 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
         """
         return np.exp(self.predict_log_proba(X))
 
+    @_lazy_on_dask
     def predict_log_proba(self, X):
         """Logarithm of :meth:`predict_proba`, computed without ``log(0)``.
 
@@ -399,6 +406,7 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
         log_h = log_expit(z)
         return log_h - logsumexp(log_h, axis=1, keepdims=True)
 
+    @_lazy_on_dask
     def predict(self, X):
         """Predict class labels (or a label indicator matrix for multilabel).
 

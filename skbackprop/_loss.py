@@ -11,6 +11,9 @@ The numbers come from :mod:`skbackprop.backprop`: the fast evaluator
 (:func:`~skbackprop.backprop.make_cost_function`) for numpy arrays and scipy
 sparse matrices, the R-operator for Hessian-vector products; both are tested
 against the readable reference (:func:`~skbackprop.backprop.cost_function`).
+For a ``dask.array`` the same evaluators run on each block of rows on the
+workers of a Dask cluster, and their partial sums are added up
+(:mod:`skbackprop._dask`, imported only then: :func:`dask_backend`).
 """
 
 from .backprop import (
@@ -21,6 +24,20 @@ from .backprop import (
     make_hessian_vector_product,
 )
 from .backprop._course import _cast_thetas
+
+
+def dask_backend(data):
+    """The Dask backend module when ``data`` is a Dask collection, else None.
+
+    Recognised by the module of its type, so that dask is imported only when
+    a Dask collection arrives; importing the backend without dask installed
+    raises an ``ImportError`` that names the extra to install.
+    """
+    if type(data).__module__.partition(".")[0] != "dask":
+        return None
+    from . import _dask
+
+    return _dask
 
 
 class NetworkLoss:
@@ -71,7 +88,9 @@ class NetworkLoss:
         """The fast evaluator of this data, built (with its buffers) on first use."""
         data = (X, Y, sample_weight)
         if self._data is None or any(a is not b for a, b in zip(self._data, data)):
-            self._evaluator = make_cost_function(
+            dask = dask_backend(X)
+            make = make_cost_function if dask is None else dask.DaskCost
+            self._evaluator = make(
                 self.layer_sizes,
                 X,
                 Y,
@@ -102,8 +121,12 @@ class NetworkLoss:
         """``hessp(v) -> H v``, the exact Hessian of ``J`` at ``nn_params`` times ``v``.
 
         The passes that do not depend on ``v`` are computed once per
-        ``nn_params`` (a chunk at a time with ``batch_size``, then per product).
+        ``nn_params`` (a chunk at a time with ``batch_size``, then per product);
+        on Dask they stay on the workers, one block of rows each.
         """
+        if dask_backend(X) is not None:
+            evaluator = self._evaluator_for(X, Y, sample_weight)
+            return evaluator.hessian_product(nn_params)
         return make_hessian_vector_product(
             nn_params,
             self.layer_sizes,
@@ -119,6 +142,11 @@ class NetworkLoss:
     def forward(self, thetas, X):
         """``z(L)``, the output units' inputs, of the network ``thetas`` on ``X``.
 
-        Computed in ``X``'s precision (float32 stays float32).
+        Computed in ``X``'s precision (float32 stays float32). For a dask
+        ``X`` (the early-stopping hold-out) it is computed on the workers and
+        gathered, a row of ``s_L`` numbers per example.
         """
+        dask = dask_backend(X)
+        if dask is not None:
+            return dask.forward(thetas, X, self.activation)
         return forward_propagate(_cast_thetas(thetas, X), X, self.activation)[1]
