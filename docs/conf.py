@@ -70,6 +70,7 @@ html_sidebars = {
     "getting_started": [],
     "user_guide": [],
     "math": [],
+    "deploying": [],
 }
 html_show_sourcelink = True
 
