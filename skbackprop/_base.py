@@ -15,7 +15,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._callbacks import FitCallbacks
 from ._compat import CallbackSupportMixin
-from ._loss import NetworkLoss, dask_backend
+from ._loss import NetworkLoss, is_dask_collection
 from ._solver import (
     Monitor,
     SolverSettings,
@@ -49,17 +49,29 @@ def _unchanged_on_error(fit):
     return wrapper
 
 
+def _dask_support(data):
+    """:mod:`skbackprop._dask_data` when ``data`` is a Dask collection, else None.
+
+    The module is imported only then (and says what to install without dask).
+    """
+    if not is_dask_collection(data):
+        return None
+    from . import _dask_data
+
+    return _dask_data
+
+
 def _lazy_on_dask(predict):
     """Decorate a prediction method: a dask ``X`` gives a lazy dask array.
 
     The method runs on each block of rows where it lies
-    (:func:`skbackprop._dask.map_row_blocks`), so predicting a large set
+    (:func:`skbackprop._dask_data.map_row_blocks`), so predicting a large set
     never gathers it.
     """
 
     @functools.wraps(predict)
     def wrapper(self, X):
-        dask = dask_backend(X)
+        dask = _dask_support(X)
         if dask is None:
             return predict(self, X)
         return dask.map_row_blocks(self, predict.__name__, X)
@@ -92,7 +104,7 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
     def _fit(self, X, y, sample_weight):
         hidden, solver = check_params(self)
         warm = self.warm_start and hasattr(self, "thetas_")
-        dask = dask_backend(X)  # the data stay on the cluster's workers
+        dask = _dask_support(X)  # the data stay on the cluster's workers
         if dask is not None:
             X, y, user_sample_weight = dask.validate_data(
                 self, X, y, sample_weight, reset=not warm

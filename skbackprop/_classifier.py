@@ -11,9 +11,8 @@ from scipy.special import log_expit, logsumexp
 from sklearn.base import ClassifierMixin
 from sklearn.metrics import accuracy_score
 
-from ._base import BaseBackprop, _lazy_on_dask, _unchanged_on_error
+from ._base import BaseBackprop, _dask_support, _lazy_on_dask, _unchanged_on_error
 from ._compat import with_callbacks
-from ._loss import dask_backend
 from ._validation import class_sample_weight, encode_labels
 from .backprop import roll
 
@@ -296,7 +295,7 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
         """``(encoding, Y, sample_weight)``: the label encoding, the 0/1 matrix
         ``Y``, and the per-sample weights with ``class_weight`` folded in."""
         previous = self._label_binarizer if warm else None
-        labels = dask_backend(y)  # a dask y is encoded block by block
+        labels = _dask_support(y)  # a dask y is encoded block by block
         encode = encode_labels if labels is None else labels.encode_labels
         weigh = class_sample_weight if labels is None else labels.class_sample_weight
         binarizer, Y = encode(y, self.output_activation, previous)

@@ -26,14 +26,21 @@ from .backprop import (
 from .backprop._course import _cast_thetas
 
 
-def dask_backend(data):
-    """The Dask backend module when ``data`` is a Dask collection, else None.
+def is_dask_collection(data):
+    """Whether ``data`` is a Dask collection, known by its type's module.
 
-    Recognised by the module of its type, so that dask is imported only when
-    a Dask collection arrives; importing the backend without dask installed
-    raises an ``ImportError`` that names the extra to install.
+    So dask is imported only once a Dask collection arrives.
     """
-    if type(data).__module__.partition(".")[0] != "dask":
+    return type(data).__module__.partition(".")[0] == "dask"
+
+
+def dask_backend(data):
+    """:mod:`skbackprop._dask` when ``data`` is a Dask collection, else None.
+
+    Without dask installed the import raises an ``ImportError`` that names
+    the extra to install.
+    """
+    if not is_dask_collection(data):
         return None
     from . import _dask
 

@@ -37,6 +37,7 @@ dask = pytest.importorskip("dask", reason="dask is not installed")
 da = pytest.importorskip("dask.array", reason="dask is not installed")
 distributed = pytest.importorskip("distributed", reason="distributed is not installed")
 _dask = pytest.importorskip("skbackprop._dask")
+_dask_data = pytest.importorskip("skbackprop._dask_data")
 
 SOLVERS = (
     "L-BFGS-B",
@@ -280,7 +281,7 @@ def test_classes_are_found_without_gathering_y(client, digits, monkeypatch):
 
     monkeypatch.setattr(_dask.dask, "compute", recording_compute)
     Xd, yd = _chunked(X, labels)
-    binarizer, Y = _dask.encode_labels(yd, "sigmoid")
+    binarizer, Y = _dask_data.encode_labels(yd, "sigmoid")
     np.testing.assert_array_equal(binarizer.classes_, ["one", "three", "two"])
     assert max(size for shape in gathered for size in shape) == 3
     np.testing.assert_array_equal(Y.compute(), binarizer.transform(labels))
@@ -352,7 +353,7 @@ def test_hold_out_is_chosen_and_stratified_per_block(client, digits):
     y = y % 3
     Xd, yd = _chunked(X, y)
     Yd = _chunked(np.eye(3, dtype=np.uint8)[y])[0]
-    (X_tr, Y_tr, y_tr, _), (X_val, y_val, sw_val) = _dask.split_validation(
+    (X_tr, Y_tr, y_tr, _), (X_val, y_val, sw_val) = _dask_data.split_validation(
         Xd, Yd, yd, None, 0.1, yd, np.random.RandomState(0)
     )
     assert sw_val is None
@@ -379,7 +380,7 @@ def test_early_stopping_trains_on_the_rest_and_scores_the_hold_out(client, digit
     rng = check_random_state(0)
     init_thetas(clf.layer_sizes_, None, rng)
     Yd = _chunked(clf._label_binarizer.transform(y).astype(np.uint8))[0]
-    (X_tr, _, y_tr, _), (X_val, y_val, _) = _dask.split_validation(
+    (X_tr, _, y_tr, _), (X_val, y_val, _) = _dask_data.split_validation(
         Xd, Yd, yd, None, 0.1, yd, rng
     )
     X_val = X_val.compute()
