@@ -244,9 +244,7 @@ def numpy_blas_limit(threads):
     controller = ThreadpoolController()
     blas = controller.select(user_api="blas")
     mine = [
-        lib.filepath
-        for lib in blas.lib_controllers
-        if blas_module._is_numpy_blas(lib)
+        lib.filepath for lib in blas.lib_controllers if blas_module._is_numpy_blas(lib)
     ]
     if not mine:
         return blas.limit(limits=threads)
