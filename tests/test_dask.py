@@ -16,6 +16,7 @@ import warnings
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.metrics import accuracy_score
@@ -468,6 +469,10 @@ def test_bad_data_gets_a_clear_error_and_leaves_the_estimator(client, digits):
         clf.fit(_chunked(X.astype(str))[0], y)
     with pytest.raises(TypeError, match="is not supported: pass a dask.array"):
         clf.fit(dask.delayed(X), y)
+    sparse_blocks = _chunked(X)[0].map_blocks(sp.csr_matrix, meta=sp.csr_matrix((0, 0)))
+    with pytest.raises(TypeError, match="sparse blocks are not supported"):
+        clf.fit(sparse_blocks, y)
+    np.testing.assert_array_equal(unroll(clf.thetas_), before)
 
 
 def test_dask_is_imported_only_when_needed_and_its_absence_is_explained():
