@@ -12,10 +12,10 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import check_random_state, check_scalar
-from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import column_or_1d
 
+from ._compat import compute_class_weight
 from ._solver import _SOLVERS, canonical_solver
 from .backprop import check_activation, check_output_activation
 

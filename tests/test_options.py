@@ -1,6 +1,7 @@
 """BackpropClassifier's options: activations, outputs, solvers, inputs, weights,
 early stopping, max_fun, the verbose table and scikit-learn's callback API."""
 
+import importlib
 import subprocess
 import sys
 import textwrap
@@ -18,6 +19,7 @@ from sklearn.utils.class_weight import compute_sample_weight
 import skbackprop._loss as loss_module
 import skbackprop._solver as solver_module
 from skbackprop import BackpropClassifier
+from skbackprop._compat import HAS_SKLEARN_CALLBACKS
 from skbackprop.backprop import (
     backprop_loop,
     cost_function,
@@ -600,19 +602,36 @@ class Recorder:
         self.events.append(("teardown", context.task_name))
 
 
+def check_no_callback_api(clf):
+    """The documented fallback where scikit-learn predates its callback API (1.9).
+
+    There is no ``sklearn.callback`` to import and the estimator has no
+    ``set_callbacks``; it fits as it does with the API and no callbacks set.
+    """
+    assert not HAS_SKLEARN_CALLBACKS
+    with pytest.raises(ImportError):
+        importlib.import_module("sklearn.callback")
+    assert not hasattr(clf, "set_callbacks")
+
+
 @pytest.mark.parametrize("solver", ["L-BFGS-B", "TNC", "trust-ncg"])
 def test_sklearn_callbacks_see_every_iteration(iris, solver):
     X, y = iris
     recorder = Recorder()
     clf = BackpropClassifier(hidden_layer_sizes=(3,), solver=solver, random_state=0)
-    clf.set_callbacks(recorder).fit(X, y)
-    names = [e[0] for e in recorder.events]
-    assert names[0] == "setup" and names[-1] == "teardown"
-    iter_ends = [e for e in recorder.events if e[:2] == ("end", "iteration")]
-    # One subtask per iteration, plus the never-run one that close() ends.
-    assert len(iter_ends) == clf.n_iter_ + 1
-    assert [e[2] for e in iter_ends] == list(range(clf.n_iter_ + 1))
-    assert names.count("begin") == names.count("end") == clf.n_iter_ + 2
+    if HAS_SKLEARN_CALLBACKS:
+        clf.set_callbacks(recorder).fit(X, y)
+        names = [e[0] for e in recorder.events]
+        assert names[0] == "setup" and names[-1] == "teardown"
+        iter_ends = [e for e in recorder.events if e[:2] == ("end", "iteration")]
+        # One subtask per iteration, plus the never-run one that close() ends.
+        assert len(iter_ends) == clf.n_iter_ + 1
+        assert [e[2] for e in iter_ends] == list(range(clf.n_iter_ + 1))
+        assert names.count("begin") == names.count("end") == clf.n_iter_ + 2
+    else:
+        check_no_callback_api(clf)
+        clf.fit(X, y)
+        assert clf.n_iter_ > 0 and recorder.events == []
     # The same fit with and without callbacks.
     plain = BackpropClassifier(hidden_layer_sizes=(3,), solver=solver, random_state=0)
     np.testing.assert_array_equal(unroll(plain.fit(X, y).thetas_), unroll(clf.thetas_))
@@ -622,20 +641,32 @@ def test_sklearn_callback_gets_a_fitted_estimator_and_can_stop(iris):
     X, y = iris
     recorder = Recorder(stop_at=4)
     clf = BackpropClassifier(hidden_layer_sizes=(3,), random_state=0)
-    clf.set_callbacks(recorder).fit(X, y)
-    assert clf.n_iter_ == 4
-    # The fitted estimator handed to the callback at iteration 4 predicts
-    # with that iteration's weights, which training kept.
-    np.testing.assert_array_equal(unroll(recorder.last_thetas), unroll(clf.thetas_))
-    np.testing.assert_array_equal(recorder.last_fitted.predict(X), clf.predict(X))
+    if HAS_SKLEARN_CALLBACKS:
+        clf.set_callbacks(recorder).fit(X, y)
+        assert clf.n_iter_ == 4
+        # The fitted estimator handed to the callback at iteration 4 predicts
+        # with that iteration's weights, which training kept.
+        np.testing.assert_array_equal(unroll(recorder.last_thetas), unroll(clf.thetas_))
+        np.testing.assert_array_equal(recorder.last_fitted.predict(X), clf.predict(X))
+    else:
+        # No callback can stop training: it runs to convergence, as a plain fit.
+        check_no_callback_api(clf)
+        clf.fit(X, y)
+        plain = BackpropClassifier(hidden_layer_sizes=(3,), random_state=0).fit(X, y)
+        assert clf.n_iter_ == plain.n_iter_ > 4
+        np.testing.assert_array_equal(unroll(plain.thetas_), unroll(clf.thetas_))
 
 
 def test_progress_bar(iris):
-    from sklearn.callback import ProgressBar
-
     X, y = iris
     clf = BackpropClassifier(hidden_layer_sizes=(3,), solver="CG", random_state=0)
-    clf.set_callbacks(ProgressBar()).fit(X, y)
+    if HAS_SKLEARN_CALLBACKS:
+        from sklearn.callback import ProgressBar
+
+        clf.set_callbacks(ProgressBar()).fit(X, y)
+    else:
+        check_no_callback_api(clf)
+        clf.fit(X, y)
     plain = BackpropClassifier(hidden_layer_sizes=(3,), solver="CG", random_state=0)
     np.testing.assert_array_equal(unroll(plain.fit(X, y).thetas_), unroll(clf.thetas_))
 
