@@ -245,7 +245,10 @@ class DaskCost:
         parts = [
             dask.delayed(block_fn, pure=True)(*b, vector, *small) for b in per_block
         ]
-        return _compute(_tree_sum(parts))[0]
+        # A new array: what arrives from a worker may be read-only or not
+        # aligned (an out-of-band pickle buffer), which older scipy's Fortran
+        # L-BFGS-B refuses as a gradient.
+        return np.array(_compute(_tree_sum(parts))[0], dtype=np.float64)
 
     def __call__(self, nn_params):
         params = self._check_params(nn_params)
