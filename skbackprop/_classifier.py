@@ -55,7 +55,9 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
     :class:`~sklearn.feature_extraction.text.TfidfVectorizer`); a sparse ``X``
     is multiplied as it is by the first layer and never densified. float32
     ``X`` is computed in float32 (the optimizer's parameter vector stays
-    float64); anything else is converted to float64.
+    float64); anything else is converted to float64. A ``dask.array`` ``X``
+    chunked by rows trains across the workers of a Dask cluster, where it
+    stays, and predictions on one are lazy dask arrays (see :ref:`dask`).
 
     Parameters
     ----------
@@ -267,9 +269,10 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        X : {array-like, sparse matrix, dask array} of shape (n_samples, n_features)
             Training data; a sparse matrix is used as CSR or CSC without
-            densifying it, float32 data is computed in float32.
+            densifying it, float32 data is computed in float32, a dask array
+            chunked by rows is used on the workers that hold it.
         y : array-like of shape (n_samples,) or (n_samples, n_labels)
             Class labels of any type, or a multilabel 0/1 indicator matrix.
         sample_weight : array-like of shape (n_samples,), default=None

@@ -112,6 +112,22 @@ def _add_up(arrays):
     return total
 
 
+def _aligned(block):
+    """``block``, or an aligned copy of it where it is not aligned.
+
+    numpy hands only aligned arrays to BLAS (it copies the others at every
+    matrix product, about 2.5 times slower), and blocks sent from the client
+    (``da.from_array``, ``client.scatter``) reach a worker process unaligned,
+    in the buffer they arrived in.
+    """
+    return block if block.flags.aligned else np.array(block)
+
+
+def aligned_blocks(array):
+    """``array`` with every block aligned (copied once, on its worker, if not)."""
+    return array.map_blocks(_aligned, dtype=array.dtype)
+
+
 def _blocks(array):
     """The delayed blocks of a dask array chunked by rows only, in order."""
     return list(array.to_delayed().ravel())
@@ -218,7 +234,7 @@ class DaskCost:
         self.n_params = sum(r * c for r, c in _theta_shapes(self.layer_sizes))
         _check_blocks(self.layer_sizes, X, Y, sample_weight)
         self.dtype = _compute_dtype(X)
-        X, Y, sample_weight = dask.persist(X, Y, sample_weight)
+        X, Y, sample_weight = dask.persist(aligned_blocks(X), Y, sample_weight)
         # The persisted arrays hold the futures that keep the blocks on the
         # workers; their delayed blocks name them only by key.
         self.data = (X, Y, sample_weight)
@@ -300,6 +316,7 @@ def _check_blocks(layer_sizes, X, Y, sample_weight):
 
 
 def _block_forward(X, thetas, activation):
+    X = _aligned(X)
     return forward_propagate(_cast_thetas(thetas, X), X, activation)[1]
 
 

@@ -28,7 +28,7 @@ from sklearn.utils.validation import (
 from . import _validation
 
 # dask itself through _dask, whose import says what to install without it.
-from ._dask import _blocks, _compute, _tree_sum, da, dask
+from ._dask import _aligned, _blocks, _compute, _tree_sum, aligned_blocks, da, dask
 
 # ---------------------------------------------------------------------------
 # Checking the data without gathering it
@@ -119,7 +119,7 @@ def validate_data(estimator, X, y, sample_weight, reset):
         )
     y = _rows_like(y, X, "y")
     sample_weight = _check_sample_weight(sample_weight, X)
-    X, y, sample_weight = dask.persist(X, y, sample_weight)
+    X, y, sample_weight = dask.persist(aligned_blocks(X), y, sample_weight)
     name = type(estimator).__name__
     _compute(X.map_blocks(_block_is_finite, name, drop_axis=1, chunks=(1,)))
     return X, y, sample_weight
@@ -365,7 +365,7 @@ def split_validation(X, Y, y, sample_weight, validation_fraction, stratify, rng)
 def _predict_block(X, estimator, method, tail_shape, dtype):
     if X.shape[0] == 0:
         return np.empty((0, *tail_shape), dtype=dtype)
-    return getattr(estimator, method)(X)
+    return getattr(estimator, method)(_aligned(X))
 
 
 def map_row_blocks(estimator, method, X):

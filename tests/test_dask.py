@@ -162,6 +162,20 @@ def test_network_loss_dispatches_on_a_dask_array(client, monkeypatch):
     np.testing.assert_array_equal(z, loss.forward(roll(params, (4, 3, 2)), X))
 
 
+def test_blocks_that_arrive_unaligned_are_aligned_once():
+    # Blocks sent from the client reach a worker process in the buffer they
+    # arrived in, which need not be aligned; numpy's matrix products would
+    # copy them at every call.
+    raw = np.zeros(6 * 8 + 4, dtype=np.uint8)
+    unaligned = np.frombuffer(raw.data, np.float64, count=6, offset=4).reshape(3, 2)
+    assert not unaligned.flags.aligned
+    fixed = _dask._aligned(unaligned)
+    assert fixed.flags.aligned and fixed.flags.c_contiguous
+    np.testing.assert_array_equal(fixed, unaligned)
+    aligned = np.ones((3, 2))
+    assert _dask._aligned(aligned) is aligned  # no copy when there is no need
+
+
 # ---------------------------------------------------------------------------
 # Exactness of a fit
 # ---------------------------------------------------------------------------
