@@ -56,8 +56,9 @@ class NetworkLoss:
         ``(s_1, ..., s_L)``: inputs, hidden layers, outputs.
     activation : {"sigmoid", "tanh", "relu"}, default="sigmoid"
         Hidden units' activation.
-    output_activation : {"sigmoid", "softmax"}, default="sigmoid"
-        One logistic unit per output (the course), or a softmax.
+    output_activation : {"sigmoid", "softmax", "identity"}, default="sigmoid"
+        One logistic unit per output (the course), a softmax, or identity
+        units with the squared-error cost (regression).
     alpha : float, default=1.0
         Regularisation strength (the course's lambda).
     batch_size : int or None, default=None

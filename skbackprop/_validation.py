@@ -13,11 +13,15 @@ from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import check_random_state, check_scalar
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
-from sklearn.utils.validation import column_or_1d
+from sklearn.utils.validation import check_array, column_or_1d
 
 from ._compat import compute_class_weight
 from ._solver import _SOLVERS, canonical_solver
 from .backprop import check_activation, check_output_activation
+
+#: The classifier's output layers; identity units are the regressor's, which
+#: has no ``output_activation`` parameter.
+CLASSIFIER_OUTPUT_ACTIVATIONS = ("sigmoid", "softmax")
 
 # ---------------------------------------------------------------------------
 # Parameters
@@ -81,8 +85,8 @@ def check_params(est):
     if est.batch_size is not None:
         check_scalar(est.batch_size, "batch_size", numbers.Integral, min_val=1)
     check_activation(est.activation)
-    if hasattr(est, "output_activation"):
-        check_output_activation(est.output_activation)
+    if hasattr(est, "output_activation"):  # the classifier's: its output layers
+        check_output_activation(est.output_activation, CLASSIFIER_OUTPUT_ACTIVATIONS)
     cw = getattr(est, "class_weight", None)
     if not (cw is None or isinstance(cw, dict) or cw == "balanced"):
         raise ValueError(
@@ -247,6 +251,36 @@ def indicator_matrix(binarizer, y, output_activation):
     return Y
 
 
+def encode_continuous_targets(y, previous_n_outputs=None):
+    """Regression targets as the float64 matrix ``Y`` of shape (n_samples, n_outputs).
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        Real-valued targets: numeric (object arrays of numbers are converted)
+        and finite, as scikit-learn's regressors require.
+    previous_n_outputs : int or None
+        The number of outputs of the previous fit (warm start): ``y`` must
+        have as many.
+
+    Returns
+    -------
+    Y : ndarray of shape (n_samples, n_outputs), float64
+        ``y`` with one column per output (a 1-D ``y`` is one column).
+    """
+    y = check_array(
+        y, ensure_2d=False, dtype="numeric", ensure_all_finite=True, input_name="y"
+    )
+    Y = np.asarray(y, dtype=np.float64).reshape(y.shape[0], -1)
+    if previous_n_outputs is not None and Y.shape[1] != previous_n_outputs:
+        raise ValueError(
+            "warm_start can only be used where `y` has the same number of "
+            f"outputs as in the previous call to fit. Previously got "
+            f"{previous_n_outputs}, `y` has {Y.shape[1]}."
+        )
+    return Y
+
+
 def _check_same_classes(new_classes, classes):
     if not np.array_equal(np.sort(new_classes), np.sort(np.asarray(classes))):
         raise ValueError(
@@ -316,7 +350,7 @@ def split_validation(X, Y, y, sample_weight, validation_fraction, stratify, rng)
     if n_samples < 2:
         raise ValueError(
             "early_stopping=True needs at least 2 samples to hold out a "
-            f"validation set; got {n_samples}."
+            f"validation set; got n_samples={n_samples}."
         )
     n_val = min(max(int(np.ceil(validation_fraction * n_samples)), 1), n_samples - 1)
     train, val = _hold_out_rows(n_samples, n_val, stratify, rng)

@@ -230,6 +230,18 @@ def test_course_gradient_check(alpha):
     assert check_gradients(alpha) < 1e-9
 
 
+@pytest.mark.parametrize("alpha", [0.0, 3.0])
+@pytest.mark.parametrize("output_activation", ["sigmoid", "softmax", "identity"])
+def test_gradient_check_covers_every_output_layer(alpha, output_activation):
+    assert check_gradients(alpha, output_activation=output_activation) < 1e-9
+
+
+def test_gradient_check_default_is_the_course_check():
+    # check_gradients(alpha) keeps its meaning: the logistic cost.
+    assert check_gradients(3.0) == check_gradients(3.0, output_activation="sigmoid")
+    assert check_gradients(3.0) != check_gradients(3.0, output_activation="identity")
+
+
 @pytest.mark.parametrize("layer_sizes", ARCHITECTURES)
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("alpha", [0.0, 1.5])
@@ -283,6 +295,108 @@ def test_loop_follows_course_formula_independently():
     thetas, X, Y = random_problem((3, 4, 2), m=6)
     J_loop, _ = backprop_loop(thetas, X, Y, 2.0)
     np.testing.assert_allclose(J_loop, course_cost(thetas, X, Y, 2.0), rtol=1e-12)
+
+
+# ---------------------------------------------------------------------------
+# The squared-error cost (identity output units, regression)
+# ---------------------------------------------------------------------------
+
+
+def course_squared_error(thetas, X, Y, lam, w=None):
+    """The course's regularised linear-regression cost (ex5's linearRegCostFunction)
+    on the network's output: sigmoid hidden layers, a linear output layer, explicit
+    bias columns of ones. Shares no code with skbackprop.backprop."""
+    m = X.shape[0]
+    w = np.ones(m) if w is None else w
+    a = X
+    for theta in thetas[:-1]:
+        a = 1.0 / (1.0 + np.exp(-(np.hstack([np.ones((m, 1)), a]) @ theta.T)))
+    h = np.hstack([np.ones((m, 1)), a]) @ thetas[-1].T
+    J = np.sum(w[:, None] * (h - Y) ** 2) / (2 * w.sum())
+    J += lam / (2 * w.sum()) * sum(np.sum(t[:, 1:] ** 2) for t in thetas)
+    return J
+
+
+def regression_problem(layer_sizes, m=9, seed=0):
+    thetas, X, _ = random_problem(layer_sizes, m=m, seed=seed)
+    Y = np.random.RandomState(seed + 100).normal(1.0, 3.0, (m, layer_sizes[-1]))
+    return thetas, X, Y
+
+
+@pytest.mark.parametrize("layer_sizes", ARCHITECTURES)
+@pytest.mark.parametrize("alpha", [0.0, 1.5])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_squared_error_matches_course_formula(layer_sizes, alpha, weighted):
+    thetas, X, Y = regression_problem(layer_sizes, seed=4)
+    w = np.random.RandomState(2).uniform(0.1, 3.0, X.shape[0]) if weighted else None
+    J, _ = cost_function(
+        unroll(thetas), layer_sizes, X, Y, alpha, w, output_activation="identity"
+    )
+    np.testing.assert_allclose(
+        J, course_squared_error(thetas, X, Y, alpha, w), rtol=1e-12
+    )
+
+
+@pytest.mark.parametrize("layer_sizes", ARCHITECTURES)
+@pytest.mark.parametrize("activation", ["sigmoid", "tanh", "relu"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_squared_error_gradient_matches_loop_and_finite_differences(
+    layer_sizes, activation, weighted
+):
+    thetas, X, Y = regression_problem(layer_sizes, seed=6)
+    w = np.random.RandomState(5).uniform(0.1, 3.0, X.shape[0]) if weighted else None
+    params = unroll(thetas)
+    kw = {"activation": activation, "output_activation": "identity"}
+
+    def f(p):
+        return cost_function(p, layer_sizes, X, Y, 0.7, w, **kw)
+
+    J, grad = f(params)
+    assert rel_diff(numerical_gradient(f, params), grad) < 1e-8
+    if not weighted:  # the course's loop has no sample weights
+        J_loop, D_loop = backprop_loop(thetas, X, Y, 0.7, **kw)
+        np.testing.assert_allclose(J, J_loop, rtol=1e-12)
+        np.testing.assert_allclose(grad, unroll(D_loop), rtol=1e-9, atol=1e-14)
+
+
+def test_squared_error_without_hidden_layer_is_ridge_normal_equations():
+    # No hidden layer: J is ridge regression with an unpenalised intercept, so
+    # its gradient vanishes at the solution of the regularised normal
+    # equations (A^T A + lambda diag(0, 1, ...)) theta = A^T y.
+    rng = np.random.RandomState(0)
+    X, y = rng.randn(20, 3), rng.randn(20)
+    A = np.hstack([np.ones((20, 1)), X])
+    theta = np.linalg.solve(A.T @ A + 2.0 * np.diag([0, 1, 1, 1]), A.T @ y)
+    J, grad = cost_function(
+        theta, (3, 1), X, y[:, None], 2.0, output_activation="identity"
+    )
+    np.testing.assert_allclose(grad, 0.0, atol=1e-14)
+    residual = A @ theta - y
+    expected = (residual @ residual + 2.0 * theta[1:] @ theta[1:]) / 40
+    np.testing.assert_allclose(J, expected, rtol=1e-13)
+
+
+def test_unknown_output_layer_is_refused_not_taken_for_sigmoid():
+    thetas, X, Y = regression_problem((3, 2, 1))
+    match = "output_activation must be one of 'sigmoid', 'softmax', 'identity'"
+    with pytest.raises(ValueError, match=match):
+        cost_function(unroll(thetas), (3, 2, 1), X, Y, 1.0, output_activation="linear")
+    with pytest.raises(ValueError, match=match):
+        backprop_loop(thetas, X, Y, 1.0, output_activation="linear")
+
+
+def test_squared_error_integer_sample_weights_equal_repeated_rows():
+    layer_sizes = (3, 4, 2)
+    thetas, X, Y = regression_problem(layer_sizes, m=10, seed=2)
+    w = np.array([0, 1, 2, 3, 1, 0, 4, 1, 1, 2])
+    params = unroll(thetas)
+    kw = {"output_activation": "identity"}
+    J_w, g_w = cost_function(params, layer_sizes, X, Y, 1.3, w, **kw)
+    J_r, g_r = cost_function(
+        params, layer_sizes, np.repeat(X, w, 0), np.repeat(Y, w, 0), 1.3, **kw
+    )
+    np.testing.assert_allclose(J_w, J_r, rtol=1e-13)
+    np.testing.assert_allclose(g_w, g_r, rtol=1e-11, atol=1e-15)
 
 
 # ---------------------------------------------------------------------------

@@ -41,17 +41,29 @@ def assert_rel_close(actual, desired, rtol=RTOL):
     assert err <= rtol * scale, f"max error {err:.3e} > {rtol:.0e} * {scale:.3e}"
 
 
-def make_problem(layer_sizes, m=37, softmax=False, seed=0, weights=False, density=None):
+def make_problem(
+    layer_sizes,
+    m=37,
+    softmax=False,
+    seed=0,
+    weights=False,
+    density=None,
+    output_activation=None,
+):
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((m, layer_sizes[0]))
     if density is not None:
         X[rng.random(X.shape) > density] = 0.0
     K = layer_sizes[-1]
-    if softmax or K > 1:
+    softmax = softmax or output_activation == "softmax"
+    if output_activation == "identity":  # regression: real-valued targets
+        Y = 3.0 * rng.standard_normal((m, K)) + 1.0
+    elif softmax or K > 1:
         Y = np.eye(K)[rng.integers(0, K, m)]
     else:
         Y = rng.integers(0, 2, (m, 1)).astype(np.float64)
-    if not softmax and K > 1 and seed % 2:  # multilabel rows too
+    if output_activation != "identity" and not softmax and K > 1 and seed % 2:
+        # multilabel rows too
         Y = (rng.random((m, K)) < 0.4).astype(np.float64)
     params = unroll(init_thetas(layer_sizes, epsilon_init=1.0, random_state=seed))
     w = rng.uniform(0.0, 3.0, m) if weights else None
@@ -65,6 +77,9 @@ OPTIONS = [
     ("relu", "sigmoid"),
     ("sigmoid", "softmax"),
     ("relu", "softmax"),
+    ("sigmoid", "identity"),
+    ("tanh", "identity"),
+    ("relu", "identity"),
 ]
 BATCHES = [None, 1, 5, 36, 37, 1000]
 # A softmax over one output unit is constant, so it is paired only with K > 1.
@@ -82,8 +97,9 @@ CONFIGS = [
 def test_fast_path_equals_cost_function(
     layer_sizes, activation, output_activation, weights, batch_size
 ):
-    softmax = output_activation == "softmax"
-    X, Y, params, w = make_problem(layer_sizes, softmax=softmax, weights=weights)
+    X, Y, params, w = make_problem(
+        layer_sizes, weights=weights, output_activation=output_activation
+    )
     alpha = 0.7
     fun = make_cost_function(
         layer_sizes,
@@ -111,8 +127,9 @@ def test_fast_path_equals_cost_function(
 def test_fast_path_equals_course_loop(
     layer_sizes, activation, output_activation, batch_size, alpha
 ):
-    softmax = output_activation == "softmax"
-    X, Y, params, _ = make_problem(layer_sizes, m=19, softmax=softmax, seed=3)
+    X, Y, params, _ = make_problem(
+        layer_sizes, m=19, seed=3, output_activation=output_activation
+    )
     fun = make_cost_function(
         layer_sizes,
         X,
@@ -177,14 +194,21 @@ def test_chunked_equals_unchunked_on_the_digits():
 @pytest.mark.parametrize("fmt", ["csr", "csc", "coo"])
 @pytest.mark.parametrize("batch_size", [None, 4, 37])
 @pytest.mark.parametrize("weights", [False, True])
-def test_sparse_x_equals_dense(fmt, batch_size, weights):
+@pytest.mark.parametrize("output_activation", ["sigmoid", "identity"])
+def test_sparse_x_equals_dense(fmt, batch_size, weights, output_activation):
     layer_sizes = (6, 5, 3)
-    X, Y, params, w = make_problem(layer_sizes, weights=weights, density=0.3)
+    X, Y, params, w = make_problem(
+        layer_sizes,
+        weights=weights,
+        density=0.3,
+        output_activation=output_activation,
+    )
     Xs = sp.csr_matrix(X).asformat(fmt)
+    kw = {"output_activation": output_activation}
     J, grad = make_cost_function(
-        layer_sizes, Xs, Y, 0.5, sample_weight=w, batch_size=batch_size
+        layer_sizes, Xs, Y, 0.5, sample_weight=w, batch_size=batch_size, **kw
     )(params)
-    J_ref, grad_ref = cost_function(params, layer_sizes, X, Y, 0.5, w)
+    J_ref, grad_ref = cost_function(params, layer_sizes, X, Y, 0.5, w, **kw)
     assert_rel_close(J, J_ref)
     assert_rel_close(grad, grad_ref)
 
@@ -198,7 +222,7 @@ def test_float32_is_computed_in_float32(
     """float32 X: float32 accuracy against the float64 result, float64 gradient."""
     layer_sizes = (6, 5, 3)
     X, Y, params, w = make_problem(
-        layer_sizes, softmax=output_activation == "softmax", weights=True
+        layer_sizes, weights=True, output_activation=output_activation
     )
     X32 = X.astype(np.float32)
     J64, g64 = cost_function(

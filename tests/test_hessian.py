@@ -17,7 +17,7 @@ from skbackprop.backprop import (
 
 LAYER_SIZES = (4, 5, 3, 3)
 ACTIVATIONS = ("sigmoid", "tanh", "relu")
-OUTPUTS = ("sigmoid", "softmax")
+OUTPUTS = ("sigmoid", "softmax", "identity")
 
 
 @pytest.fixture
@@ -29,6 +29,13 @@ def problem():
     v = rng.randn(params.size)
     w = rng.uniform(0.2, 2.0, 7)
     return X, Y, params, v, w
+
+
+def targets_for(Y, output_activation):
+    """The 0/1 targets, or real-valued ones for identity outputs (regression)."""
+    if output_activation != "identity":
+        return Y
+    return 2.0 * np.random.RandomState(4).randn(*Y.shape) + 0.5
 
 
 def gradient_difference(params, v, X, Y, alpha, sw, act, out, eps=1e-5):
@@ -51,6 +58,7 @@ def test_hvp_matches_finite_differences_of_gradient(
     problem, activation, output_activation, weighted
 ):
     X, Y, params, v, w = problem
+    Y = targets_for(Y, output_activation)
     sw = w if weighted else None
     Hv = hessian_vector_product(
         params, v, LAYER_SIZES, X, Y, 0.7, sw, activation, output_activation
@@ -96,10 +104,40 @@ def test_hvp_no_hidden_layer_is_logistic_regression_hessian():
     np.testing.assert_allclose(Hv, H @ v, rtol=1e-12)
 
 
+def test_hvp_no_hidden_layer_is_ridge_regression_hessian():
+    # With no hidden layer and identity outputs, J is ridge regression per
+    # output (the intercept not penalised), whose Hessian does not depend on
+    # the weights or the targets:
+    # H = (1/m) [1 X]^T diag(w) [1 X] + (lambda/m) diag(0, 1, ..., 1), m = sum(w),
+    # one such block per output. Unrolled column-major, Theta's (k, j) entry
+    # is at j * K + k, so H v is that block applied to each row of V.
+    rng = np.random.RandomState(3)
+    X = rng.randn(9, 3)
+    Y = rng.randn(9, 2)
+    w = rng.uniform(0.5, 2.0, 9)
+    theta = rng.randn(2, 4)
+    A = np.hstack([np.ones((9, 1)), X])
+    m = w.sum()
+    block = A.T @ (A * w[:, None]) / m + 2.0 / m * np.diag([0, 1, 1, 1])
+    V = rng.randn(2, 4)
+    Hv = hessian_vector_product(
+        theta.ravel(order="F"),
+        V.ravel(order="F"),
+        (3, 2),
+        X,
+        Y,
+        alpha=2.0,
+        sample_weight=w,
+        output_activation="identity",
+    )
+    np.testing.assert_allclose(Hv, (V @ block.T).ravel(order="F"), rtol=1e-12)
+
+
 @pytest.mark.parametrize("fmt", ["csr", "csc"])
 @pytest.mark.parametrize("output_activation", OUTPUTS)
 def test_hvp_sparse_equals_dense(problem, fmt, output_activation):
     X, Y, params, v, w = problem
+    Y = targets_for(Y, output_activation)
     X = X * (np.abs(X) > 0.7)  # make it really sparse
     dense = hessian_vector_product(
         params, v, LAYER_SIZES, X, Y, 0.3, w, "tanh", output_activation
@@ -183,6 +221,7 @@ def test_make_hvp_reuses_passes_without_going_stale(
     problem, activation, output_activation
 ):
     X, Y, params, v, w = problem
+    Y = targets_for(Y, output_activation)
     u = np.random.RandomState(7).randn(params.size)
     hvp = make_hessian_vector_product(
         params, LAYER_SIZES, X, Y, 0.4, w, activation, output_activation
@@ -201,13 +240,13 @@ def test_make_hvp_reuses_passes_without_going_stale(
 
 
 @pytest.mark.parametrize("batch_size", [1, 7, 16, 50])
-@pytest.mark.parametrize("output_activation", ["sigmoid", "softmax"])
+@pytest.mark.parametrize("output_activation", OUTPUTS)
 def test_hessian_vector_product_honours_batch_size(batch_size, output_activation):
     # The same products a chunk of rows at a time (recomputing the ordinary
     # passes per chunk), with sample weights, as with all rows at once.
     rng = np.random.default_rng(3)
     X = rng.standard_normal((50, 4))
-    Y = np.eye(3)[rng.integers(0, 3, 50)]
+    Y = targets_for(np.eye(3)[rng.integers(0, 3, 50)], output_activation)
     w = rng.uniform(0.1, 2.0, 50)
     layer_sizes = (4, 5, 3, 3)
     params = unroll(init_thetas(layer_sizes, random_state=0))

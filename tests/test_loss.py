@@ -28,22 +28,23 @@ def problem():
 
 @pytest.mark.parametrize("batch_size", [None, 9])
 @pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("output", ["softmax", "identity"])
 def test_loss_gradient_and_hessian_product_match_the_reference(
-    problem, batch_size, sparse
+    problem, batch_size, sparse, output
 ):
     layer_sizes, X, Y, w, params = problem
+    if output == "identity":  # regression: real-valued targets
+        Y = np.random.default_rng(5).normal(2.0, 3.0, Y.shape)
     X_in = sp.csr_matrix(X) if sparse else X
-    loss = NetworkLoss(layer_sizes, "tanh", "softmax", 0.3, batch_size)
+    loss = NetworkLoss(layer_sizes, "tanh", output, 0.3, batch_size)
     J, grad = loss.loss_gradient(params, X_in, Y, w)
-    J_ref, grad_ref = cost_function(
-        params, layer_sizes, X, Y, 0.3, w, "tanh", "softmax"
-    )
+    J_ref, grad_ref = cost_function(params, layer_sizes, X, Y, 0.3, w, "tanh", output)
     assert J == pytest.approx(J_ref, rel=1e-12)
     np.testing.assert_allclose(grad, grad_ref, rtol=1e-10, atol=1e-14)
     assert loss.loss(params, X_in, Y, w) == J
     v = np.random.default_rng(2).standard_normal(params.shape[0])
     Hv_ref = hessian_vector_product(
-        params, v, layer_sizes, X, Y, 0.3, w, "tanh", "softmax"
+        params, v, layer_sizes, X, Y, 0.3, w, "tanh", output
     )
     hessp = loss.hessian_product(params, X_in, Y, w)
     np.testing.assert_allclose(hessp(v), Hv_ref, rtol=1e-10, atol=1e-14)

@@ -1,15 +1,17 @@
-"""scikit-learn's estimator checks on non-default BackpropClassifier settings.
+"""scikit-learn's estimator checks on non-default settings of both estimators.
 
 Each instance switches on options of issue 3 (activations, softmax, class
 weights, solvers with exact Hessian-vector products, TNC, max_fun), with
-nothing marked as expected to fail.
+nothing marked as expected to fail; the regressor's instances the same
+options where they apply.
 """
 
 import warnings
 
+import pytest
 from sklearn.utils.estimator_checks import check_estimator, parametrize_with_checks
 
-from skbackprop import BackpropClassifier
+from skbackprop import BackpropClassifier, BackpropRegressor
 
 ESTIMATORS = [
     BackpropClassifier(
@@ -29,6 +31,12 @@ ESTIMATORS = [
     BackpropClassifier(
         hidden_layer_sizes=(), output_activation="softmax", solver="trust-krylov"
     ),
+    BackpropRegressor(hidden_layer_sizes=(4,), activation="tanh", solver="trust-ncg"),
+    BackpropRegressor(
+        hidden_layer_sizes=(5,), activation="relu", solver="Newton-CG", alpha=3.0
+    ),
+    BackpropRegressor(hidden_layer_sizes=(3,), solver="TNC", max_fun=5000),
+    BackpropRegressor(hidden_layer_sizes=(), solver="trust-krylov", batch_size=7),
 ]
 
 
@@ -37,15 +45,14 @@ def test_sklearn_estimator_checks_non_default(estimator, check):
     check(estimator)
 
 
-def test_early_stopping_fails_only_sample_weight_equivalence():
+@pytest.mark.parametrize("Estimator", [BackpropClassifier, BackpropRegressor])
+def test_early_stopping_fails_only_sample_weight_equivalence(Estimator):
     # Not in ESTIMATORS above: a hold-out of rows cannot treat a row of
     # weight 2 like two copies of it (one copy may be held out, the other
     # trained on), so early stopping cannot pass scikit-learn's
     # sample-weight equivalence checks, by design; MLPClassifier's early
     # stopping is in the same position. Every other check must pass.
-    estimator = BackpropClassifier(
-        hidden_layer_sizes=(3,), early_stopping=True, random_state=0
-    )
+    estimator = Estimator(hidden_layer_sizes=(3,), early_stopping=True, random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         results = check_estimator(estimator, on_fail=None)

@@ -6,10 +6,12 @@ follows the notation of Andrew Ng's Machine Learning course (exercise 4); see
 and scipy. Four modules, one job each, every public name re-exported here:
 
 * ``_activations``: the units ``g`` and their derivatives, one table row per
-  activation, and the output layer (sigmoid units or a softmax);
+  activation, and the output layer (sigmoid units, a softmax, or identity
+  units for regression);
 * ``_course``: the readable reference, unrolling, initialisation, forward
-  propagation, the cost, :func:`cost_function` (vectorised) and
-  :func:`backprop_loop` (per example, as the handout writes it);
+  propagation, the cost (logistic, softmax cross-entropy, squared error),
+  :func:`cost_function` (vectorised) and :func:`backprop_loop` (per example,
+  as the handout writes it);
 * ``_fast``: :func:`make_cost_function`, the fast CPU evaluator that training
   uses, tested against the reference;
 * ``_roperator``: exact Hessian-vector products (Pearlmutter's R-operator);
@@ -40,6 +42,7 @@ from ._course import (
     regularization_cost,
     roll,
     softmax_loss_from_z,
+    squared_loss_from_z,
     unroll,
 )
 from ._fast import make_cost_function
@@ -71,6 +74,7 @@ __all__ = [
     "forward_propagate",
     "logistic_loss_from_z",
     "softmax_loss_from_z",
+    "squared_loss_from_z",
     "output_activation_from_z",
     "regularization_cost",
     "add_regularization_gradient",

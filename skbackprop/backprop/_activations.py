@@ -1,5 +1,7 @@
 """The units' activations ``g``, their derivatives, and the output layer.
 
+The output layer is one of :data:`OUTPUT_ACTIVATIONS`: logistic units (the
+course's classifier), a softmax, or identity units (regression, ``h = z(L)``).
 One table, :data:`ACTIVATIONS`' functions keyed by name, holds every hidden-unit
 activation the network knows; each public function looks its unit up there, so
 a new activation is one row of the table. The fast evaluator uses the in-place
@@ -86,8 +88,9 @@ _UNITS = {
 
 #: Hidden-unit activations understood by :func:`activate`.
 ACTIVATIONS = tuple(_UNITS)
-#: Output layers: one logistic unit per class (the course) or a softmax.
-OUTPUT_ACTIVATIONS = ("sigmoid", "softmax")
+#: Output layers: one logistic unit per class (the course), a softmax, or
+#: identity units for regression (``h = z(L)``, the squared-error cost).
+OUTPUT_ACTIVATIONS = ("sigmoid", "softmax", "identity")
 
 
 def _one_of(names):
@@ -103,13 +106,15 @@ def check_activation(activation):
     return activation
 
 
-def check_output_activation(output_activation):
-    """Return ``output_activation`` if it names an output layer, else raise."""
-    if not (
-        isinstance(output_activation, str) and output_activation in OUTPUT_ACTIVATIONS
-    ):
+def check_output_activation(output_activation, allowed=OUTPUT_ACTIVATIONS):
+    """Return ``output_activation`` if it names an output layer, else raise.
+
+    ``allowed``: the output layers the caller accepts (an estimator offers
+    only those that suit its targets), a subset of :data:`OUTPUT_ACTIVATIONS`.
+    """
+    if not (isinstance(output_activation, str) and output_activation in allowed):
         raise ValueError(
-            f"output_activation must be one of {_one_of(OUTPUT_ACTIVATIONS)}; "
+            f"output_activation must be one of {_one_of(allowed)}; "
             f"got {output_activation!r}."
         )
     return output_activation
@@ -287,13 +292,14 @@ def activation_second_derivative_from_a(a, activation="sigmoid"):
 
 
 def output_activation_from_z(z, output_activation="sigmoid", out=None):
-    """The hypothesis ``h = a(L)`` from ``z(L)``: sigmoid per unit, or softmax per row.
+    """The hypothesis ``h = a(L)`` from ``z(L)``: sigmoid per unit, softmax per row,
+    or ``z(L)`` itself (identity units).
 
     Parameters
     ----------
     z : ndarray of shape (m, K)
         Output-layer inputs.
-    output_activation : {"sigmoid", "softmax"}, default="sigmoid"
+    output_activation : {"sigmoid", "softmax", "identity"}, default="sigmoid"
     out : ndarray, optional
         Where to write the result (may be ``z`` itself).
 
@@ -308,8 +314,15 @@ def output_activation_from_z(z, output_activation="sigmoid", out=None):
     >>> output_activation_from_z(np.array([[0.0, 0.0]]), "softmax")
     array([[0.5, 0.5]])
     """
-    if check_output_activation(output_activation) == "sigmoid":
+    output_activation = check_output_activation(output_activation)
+    if output_activation == "sigmoid":
         return expit(z, out=out)
+    if output_activation == "identity":
+        if out is None:
+            return z.copy()
+        if out is not z:
+            out[...] = z
+        return out
     return softmax(z, axis=1) if out is None else _softmax_inplace(z, out)
 
 

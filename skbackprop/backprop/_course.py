@@ -7,8 +7,10 @@ follows the notation of Andrew Ng's Machine Learning course (exercise 4),
 * ``layer_sizes = (s_1, ..., s_L)``: units per layer, bias not counted.
 * ``Theta(l)`` has shape ``(s_{l+1}, s_l + 1)``; column 0 multiplies the bias.
 * ``a(1) = x``; ``z(l+1) = Theta(l) [1; a(l)]``; ``a(l+1) = g(z(l+1))``.
-* ``J`` is the regularised logistic cost and ``D(l)`` its gradient with
-  respect to ``Theta(l)``, computed by backpropagation.
+* ``J`` is the regularised logistic cost (or, for regression with identity
+  output units, the regularised squared error
+  ``(1/2m) sum_i ||h(x_i) - y_i||^2 + (lambda/2m) sum Theta^2``) and ``D(l)``
+  its gradient with respect to ``Theta(l)``, computed by backpropagation.
 * The parameters travel as one unrolled vector,
   ``nn_params = [Theta1(:); Theta2(:); ...]``, each matrix column-major as in
   the course's Octave code.
@@ -29,6 +31,7 @@ from ._activations import (
     activate,
     activation_gradient,
     activation_gradient_from_a,
+    check_output_activation,
     output_activation_from_z,
     sigmoid,
 )
@@ -284,6 +287,45 @@ def softmax_loss_from_z(z, Y):
     return logsumexp(z, axis=1) - np.einsum("ij,ij->i", Y, z)
 
 
+def squared_loss_from_z(z, Y):
+    """Per-example squared error ``(1/2) sum_k (h_k(x) - y_k)^2`` with ``h = z(L)``.
+
+    The cost of the course's linear regression (exercise 5) on the output
+    layer of identity units: ``J``'s data term is
+    ``(1/2m) sum_i ||h(x_i) - y_i||^2`` and its output delta is again
+    ``d(L) = h - y``.
+
+    Parameters
+    ----------
+    z : ndarray of shape (m, K)
+        Output-layer inputs ``z(L)``, which are the predictions ``h``.
+    Y : ndarray of shape (m, K)
+        Targets.
+
+    Returns
+    -------
+    loss : ndarray of shape (m,)
+        Loss of each example, summed over the ``K`` outputs.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skbackprop.backprop import squared_loss_from_z
+    >>> squared_loss_from_z(np.array([[1.0, 2.0]]), np.array([[0.0, 4.0]]))
+    array([2.5])
+    """
+    residual = z - Y
+    return 0.5 * np.einsum("ij,ij->i", residual, residual)
+
+
+#: The data term's per-example loss from ``z(L)``, by output layer.
+_LOSS_FROM_Z = {
+    "sigmoid": logistic_loss_from_z,
+    "softmax": softmax_loss_from_z,
+    "identity": squared_loss_from_z,
+}
+
+
 def regularization_cost(thetas, alpha, m):
     """The course's penalty ``(lambda / 2m) sum_l sum_{j>=1} Theta(l)_{:,j}^2``.
 
@@ -437,7 +479,7 @@ def cost_function(
     activation="sigmoid",
     output_activation="sigmoid",
 ):
-    """Regularised logistic cost ``J`` and its gradient, by vectorised backprop.
+    """Regularised cost ``J`` (logistic or squared error) and its gradient, by backprop.
 
     Computes, for all examples at once,
 
@@ -456,7 +498,11 @@ def cost_function(
 
     With ``output_activation="softmax"`` the data term is the categorical
     cross-entropy ``-(1/m) sum_i w_i sum_k y_ik log softmax(z(L))_ik``; the
-    output delta is still ``a(L) - y``.
+    output delta is still ``a(L) - y``. With ``output_activation="identity"``
+    (regression) ``h = a(L) = z(L)`` and the cost is the course's regularised
+    squared error ``J = (1/2m) sum_i w_i ||h(x_i) - y_i||^2
+    + (lambda/2m) sum_l sum_{j>=1} Theta(l)_{:,j}^2``; the output delta is
+    ``d(L) = h - y`` once more.
 
     Parameters
     ----------
@@ -468,15 +514,17 @@ def cost_function(
         Inputs, one example per row. Never copied or densified. float32
         data is computed in float32 (the returned gradient is float64).
     Y : ndarray of shape (m, s_L)
-        0/1 indicator matrix of the labels.
+        0/1 indicator matrix of the labels (real-valued targets for
+        ``output_activation="identity"``).
     alpha : float
         Regularisation strength (the course's lambda).
     sample_weight : array-like of shape (m,), default=None
         Non-negative weight of each example.
     activation : {"sigmoid", "tanh", "relu"}, default="sigmoid"
         Hidden units' activation ``g``.
-    output_activation : {"sigmoid", "softmax"}, default="sigmoid"
-        One logistic unit per output (the course), or a softmax over them.
+    output_activation : {"sigmoid", "softmax", "identity"}, default="sigmoid"
+        One logistic unit per output (the course), a softmax over them, or
+        identity units with the squared-error cost (regression).
 
     Returns
     -------
@@ -505,10 +553,7 @@ def cost_function(
     activations, z = forward_propagate(thetas, X, activation)
 
     # Cost, from z(L).
-    if output_activation == "softmax":
-        losses = softmax_loss_from_z(z, Y)
-    else:
-        losses = logistic_loss_from_z(z, Y)
+    losses = _LOSS_FROM_Z[check_output_activation(output_activation)](z, Y)
     data_cost = losses.sum(dtype=np.float64) if w is None else w @ losses
     J = float(data_cost / m_eff + regularization_cost(thetas, alpha, m_eff))
 
@@ -569,13 +614,16 @@ def backprop_loop(
     X : ndarray of shape (m, s_1)
         Inputs.
     Y : ndarray of shape (m, s_L)
-        0/1 indicator matrix of the labels.
+        0/1 indicator matrix of the labels (real-valued targets for
+        ``output_activation="identity"``).
     alpha : float
         Regularisation strength (the course's lambda).
     activation : {"sigmoid", "tanh", "relu"}, default="sigmoid"
         Hidden units' activation ``g``.
-    output_activation : {"sigmoid", "softmax"}, default="sigmoid"
-        One logistic unit per output (the course), or a softmax over them.
+    output_activation : {"sigmoid", "softmax", "identity"}, default="sigmoid"
+        One logistic unit per output (the course), a softmax over them, or
+        identity units, ``h = z(L)``, with the squared error
+        ``(1/2) ||h - y(t)||^2`` as each example's cost (regression).
 
     Returns
     -------
@@ -593,6 +641,7 @@ def backprop_loop(
     >>> [d.shape for d in D]
     [(3, 3), (1, 4)]
     """
+    output_activation = check_output_activation(output_activation)
     X = np.asarray(X, dtype=np.float64)
     Y = np.asarray(Y, dtype=np.float64)
     m = X.shape[0]
@@ -611,6 +660,9 @@ def backprop_loop(
         if output_activation == "softmax":
             h = np.exp(z[-1] - logsumexp(z[-1]))
             J += -np.sum(y * np.log(h))
+        elif output_activation == "identity":
+            h = z[-1]  # linear output units: the prediction is z(L)
+            J += 0.5 * np.sum((h - y) ** 2)
         else:
             h = sigmoid(z[-1])  # the output layer has no bias unit
             J += np.sum(-y * np.log(h) - (1.0 - y) * np.log(1.0 - h))

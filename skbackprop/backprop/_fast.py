@@ -40,11 +40,12 @@ def make_cost_function(
       ``g'``, ``a(L) - y``) run in place in them. They hold one column per
       example, as the course writes ``z(l+1) = Theta(l) [1; a(l)]``, so every
       elementwise step runs over long contiguous rows;
-    * one forward pass gives both the cost (from ``z(L)``, as
-      ``max(z, 0) + log(1 + exp(-|z|)) - y z``, finite for any ``z``) and what
-      backprop needs; ``X`` is never copied (it is used through its
-      transpose, a view), and the bias enters as ``Theta(l)[:, 0]`` added to
-      ``z``, never as a row of ones;
+    * one forward pass gives both the cost (from ``z(L)``: for logistic
+      units as ``max(z, 0) + log(1 + exp(-|z|)) - y z``, finite for any
+      ``z``; for identity units as ``(z - y)^2 / 2``) and what backprop needs;
+      ``X`` is never copied (it is used through its transpose, a view), and
+      the bias enters as ``Theta(l)[:, 0]`` added to ``z``, never as a row of
+      ones;
     * with ``batch_size``, the rows are taken ``batch_size`` at a time and the
       course's ``Delta(l) += d(l+1) [1, a(l)]`` is accumulated chunk by chunk
       (in float64), so the memory beyond ``X`` and ``Y`` is set by the chunk,
@@ -62,7 +63,8 @@ def make_cost_function(
         in a format other than CSR is converted to CSR once when
         ``batch_size`` splits it.
     Y : array-like of shape (m, s_L)
-        0/1 indicator matrix of the labels (any numeric or bool dtype; a chunk
+        0/1 indicator matrix of the labels, or real-valued targets for
+        ``output_activation="identity"`` (any numeric or bool dtype; a chunk
         at a time is cast to the compute dtype).
     alpha : float
         Regularisation strength (the course's lambda).
@@ -70,8 +72,9 @@ def make_cost_function(
         Non-negative weight of each example; ``m`` becomes their sum.
     activation : {"sigmoid", "tanh", "relu"}, default="sigmoid"
         Hidden units' activation ``g``.
-    output_activation : {"sigmoid", "softmax"}, default="sigmoid"
-        One logistic unit per output (the course), or a softmax over them.
+    output_activation : {"sigmoid", "softmax", "identity"}, default="sigmoid"
+        One logistic unit per output (the course), a softmax over them, or
+        identity units with the squared-error cost (regression).
     batch_size : int or None, default=None
         Rows per chunk; ``None`` takes all rows at once.
 
@@ -157,7 +160,7 @@ class _FastCost:
         batch_size,
     ):
         self.unit = unit(activation)
-        self.softmax = check_output_activation(output_activation) == "softmax"
+        self.output_activation = check_output_activation(output_activation)
         self.layer_sizes = tuple(int(s) for s in layer_sizes)
         self.shapes = _theta_shapes(self.layer_sizes)
         self.n_params = sum(r * c for r, c in self.shapes)
@@ -338,8 +341,10 @@ class _FastCost:
 
     def _data_cost_and_output_delta(self, z, Yc, wc):
         """The data term of ``J`` from ``z(L)``; ``z`` becomes ``d(L) = a(L) - y``."""
-        if self.softmax:
+        if self.output_activation == "softmax":
             losses = self._softmax_losses(z, Yc)
+        elif self.output_activation == "identity":
+            losses = self._squared_losses(z, Yc)
         else:
             losses = self._logistic_losses(z, Yc)
         data_cost = float(losses.sum() if wc is None else self.w[wc] @ losses)
@@ -374,4 +379,12 @@ class _FastCost:
         L -= np.multiply(Yc, z, out=tmp)
         losses = L.sum(axis=0, dtype=np.float64)
         _sigmoid_inplace(z)
+        return losses
+
+    def _squared_losses(self, z, Yc):
+        """``(1/2) sum_k (z - y)^2`` per example; ``z`` is already ``a(L)``."""
+        residual = np.subtract(z, Yc, out=_view(self.tmp_flat, self.K, z.shape[1]))
+        residual *= residual
+        losses = residual.sum(axis=0, dtype=np.float64)
+        losses *= 0.5
         return losses

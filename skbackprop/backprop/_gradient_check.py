@@ -1,11 +1,14 @@
 """Gradient checking, as the course's ``checkNNGradients`` does it.
 
 Central differences of the cost against backpropagation's gradient, on the
-course's small deterministic network.
+course's small deterministic network, for each output layer and its cost
+(the logistic cost of the course, the softmax's cross-entropy, the squared
+error of regression).
 """
 
 import numpy as np
 
+from ._activations import check_output_activation
 from ._course import cost_function, unroll
 
 
@@ -83,10 +86,10 @@ def debug_initialize_weights(fan_out, fan_in):
     )
 
 
-def check_gradients(alpha=0.0):
+def check_gradients(alpha=0.0, output_activation="sigmoid"):
     """The course's ``checkNNGradients``: analytic vs numerical gradient.
 
-    Builds the course's small network (3 inputs, 5 hidden units, 3 labels,
+    Builds the course's small network (3 inputs, 5 hidden units, 3 outputs,
     5 examples) with ``sin``-based weights and inputs and labels
     ``1 + mod(1:m, 3)``, and compares :func:`cost_function`'s gradient with
     :func:`numerical_gradient`.
@@ -96,6 +99,11 @@ def check_gradients(alpha=0.0):
     alpha : float, default=0.0
         Regularisation strength (the course's lambda); the course checks 0
         and 3.
+    output_activation : {"sigmoid", "softmax", "identity"}, default="sigmoid"
+        The output layer, and with it the cost. ``"sigmoid"`` is the course's
+        check; ``"identity"`` checks the squared-error cost of regression, on
+        real-valued targets ``cos(1:m*3)`` (column-major) instead of the
+        labels' indicator matrix.
 
     Returns
     -------
@@ -108,18 +116,25 @@ def check_gradients(alpha=0.0):
     >>> from skbackprop.backprop import check_gradients
     >>> check_gradients(alpha=3.0) < 1e-9
     True
+    >>> check_gradients(alpha=3.0, output_activation="identity") < 1e-9
+    True
     """
     input_layer_size, hidden_layer_size, num_labels, m = 3, 5, 3, 5
     layer_sizes = (input_layer_size, hidden_layer_size, num_labels)
     theta1 = debug_initialize_weights(hidden_layer_size, input_layer_size)
     theta2 = debug_initialize_weights(num_labels, hidden_layer_size)
     X = debug_initialize_weights(m, input_layer_size - 1)
-    y = 1 + np.mod(np.arange(1, m + 1), num_labels)  # labels 1..num_labels
-    Y = (y[:, None] == np.arange(1, num_labels + 1)).astype(np.float64)
+    if check_output_activation(output_activation) == "identity":
+        Y = np.cos(np.arange(1, m * num_labels + 1)).reshape((m, num_labels), order="F")
+    else:
+        y = 1 + np.mod(np.arange(1, m + 1), num_labels)  # labels 1..num_labels
+        Y = (y[:, None] == np.arange(1, num_labels + 1)).astype(np.float64)
     nn_params = unroll([theta1, theta2])
 
     def cost(p):
-        return cost_function(p, layer_sizes, X, Y, alpha)
+        return cost_function(
+            p, layer_sizes, X, Y, alpha, output_activation=output_activation
+        )
 
     _, grad = cost(nn_params)
     num_grad = numerical_gradient(cost, nn_params)

@@ -90,7 +90,8 @@ def hessian_vector_product(
       ``R{z(l+1)} = V(l) [1; a(l)] + Theta(l) [0; R{a(l)}]``;
     * output: ``R{d(L)} = w .* R{a(L)}``, with
       ``R{a(L)} = a(L) .* (1 - a(L)) .* R{z(L)}`` for sigmoid units and
-      ``a(L) .* (R{z(L)} - sum_k a_k(L) R{z_k(L)})`` for a softmax;
+      ``a(L) .* (R{z(L)} - sum_k a_k(L) R{z_k(L)})`` for a softmax and
+      ``R{a(L)} = R{z(L)}`` for identity units (regression);
     * backward: ``R{D(l)} = (R{d(l+1)}^T [1, a(l)] + d(l+1)^T [0, R{a(l)}]) / m
       + (lambda/m) V(l)`` without the bias column's penalty, and
       ``R{d(l)} = (R{d(l+1)} Theta(l)[:,1:] + d(l+1) V(l)[:,1:]) .* g'(z(l))
@@ -111,15 +112,17 @@ def hessian_vector_product(
         Inputs. Never copied or densified; float32 data is computed in
         float32 (the returned product is float64).
     Y : ndarray of shape (m, s_L)
-        0/1 indicator matrix of the labels.
+        0/1 indicator matrix of the labels (real-valued targets for
+        ``output_activation="identity"``).
     alpha : float
         Regularisation strength (the course's lambda).
     sample_weight : array-like of shape (m,), default=None
         Non-negative weight of each example; ``m = sum(sample_weight)``.
     activation : {"sigmoid", "tanh", "relu"}, default="sigmoid"
         Hidden units' activation ``g``.
-    output_activation : {"sigmoid", "softmax"}, default="sigmoid"
-        One logistic unit per output (the course), or a softmax over them.
+    output_activation : {"sigmoid", "softmax", "identity"}, default="sigmoid"
+        One logistic unit per output (the course), a softmax over them, or
+        identity units with the squared-error cost (regression).
     batch_size : int or None, default=None
         Rows per chunk, as for :func:`~skbackprop.backprop.make_cost_function`;
         ``None`` takes all rows at once.
@@ -316,7 +319,7 @@ class _OrdinaryPasses:
     """
 
     def __init__(self, thetas, X, Y, w_col, activation, output_activation):
-        self.softmax = output_activation == "softmax"
+        self.output_activation = output_activation
         self.w_col = w_col
         activations, z = forward_propagate(thetas, X, activation)
         self.activations = activations
@@ -354,8 +357,10 @@ class _OrdinaryPasses:
     def _r_output_delta(self, r_z):
         """``R{d(L)} = w .* R{a(L)}``."""
         h = self.h
-        if self.softmax:
+        if self.output_activation == "softmax":
             r_delta = h * (r_z - np.einsum("ij,ij->i", h, r_z)[:, None])
+        elif self.output_activation == "identity":
+            r_delta = r_z  # a(L) = z(L): R{a(L)} = R{z(L)}, a new array
         else:
             r_delta = h * (1.0 - h) * r_z
         if self.w_col is not None:

@@ -1,0 +1,239 @@
+"""BackpropRegressor against scikit-learn's MLPRegressor: accuracy and fit time.
+
+Two tables, the targets of issue 14:
+
+* **R²**: scikit-learn's bundled diabetes data and ``make_friedman1``
+  (n=2000, noise=1.0), 5-fold cross-validation (shuffled, seed 0), each model
+  in a Pipeline after a StandardScaler; BackpropRegressor and
+  ``MLPRegressor(solver="lbfgs", activation="logistic")`` with the same
+  hidden layer and the same lambda grid (for one output both minimise the
+  same cost, so ``alpha`` means the same). The mean R² at each lambda, and
+  the best over the grid. Target: ours at least MLPRegressor's, or within
+  0.01 of it, on each dataset. MLPRegressor with its default relu units and
+  Ridge are listed for reference.
+* **Fit time**: 8000 x 784 MNIST pixels (scaled to [0, 1]) regressing the
+  digit's value, one hidden layer of 100 units, ``alpha=1``, both with
+  ``tol=0`` so that both run exactly ``max_iter`` L-BFGS-B iterations
+  (checked). Timed in turn, ``--repeats`` times, medians reported: each
+  estimator with its own default thread policy, and with every thread pool
+  limited to one thread. Target: ours <= 0.5 x MLPRegressor's time; the
+  ratios against MLPRegressor as users run it, at its faster thread count,
+  and at equal threads are printed.
+
+Usage (from the repository root)::
+
+    python benchmarks/bench_regressor.py            # both tables
+    python benchmarks/bench_regressor.py --quick    # a smoke run
+    python benchmarks/bench_regressor.py --data PATH  # MNIST's folder
+"""
+
+import argparse
+import gzip
+import platform
+import statistics
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import scipy
+import sklearn
+from sklearn.datasets import load_diabetes, make_friedman1
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import Ridge
+from sklearn.model_selection import KFold, cross_val_score
+from sklearn.neural_network import MLPRegressor
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from threadpoolctl import threadpool_limits
+
+from skbackprop import BackpropRegressor
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_DATA = REPO.parent / "shared" / "data" / "mnist"
+MNIST_FILES = ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
+HIDDEN = (20,)
+ALPHAS = (0.01, 0.1, 1.0, 10.0, 100.0)
+MAX_ITER = 1000
+
+
+# ---------------------------------------------------------------------------
+# R² table
+# ---------------------------------------------------------------------------
+
+
+def datasets(quick):
+    X, y = load_diabetes(return_X_y=True)
+    n = 300 if quick else 2000
+    Xf, yf = make_friedman1(n_samples=n, noise=1.0, random_state=0)
+    return {"diabetes": (X, y), f"friedman1 (n={n})": (Xf, yf)}
+
+
+def models(alpha):
+    return {
+        "BackpropRegressor": BackpropRegressor(
+            hidden_layer_sizes=HIDDEN, alpha=alpha, max_iter=MAX_ITER, random_state=0
+        ),
+        "MLPRegressor (lbfgs, logistic)": MLPRegressor(
+            hidden_layer_sizes=HIDDEN,
+            activation="logistic",
+            solver="lbfgs",
+            alpha=alpha,
+            max_iter=MAX_ITER,
+            random_state=0,
+        ),
+        "MLPRegressor (lbfgs, relu)": MLPRegressor(
+            hidden_layer_sizes=HIDDEN,
+            solver="lbfgs",
+            alpha=alpha,
+            max_iter=MAX_ITER,
+            random_state=0,
+        ),
+        "Ridge": Ridge(alpha=alpha),
+    }
+
+
+def r2_table(quick):
+    """Mean 5-fold R² per dataset, model and lambda."""
+    cv = KFold(n_splits=5, shuffle=True, random_state=0)
+    alphas = ALPHAS[1:4] if quick else ALPHAS
+    table = {}
+    for data_name, (X, y) in datasets(quick).items():
+        for alpha in alphas:
+            for name, model in models(alpha).items():
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", ConvergenceWarning)
+                    scores = cross_val_score(
+                        make_pipeline(StandardScaler(), model), X, y, cv=cv
+                    )
+                table[data_name, name, alpha] = scores.mean()
+                print(f"  {data_name:<20} {name:<31} alpha={alpha:<7g} "
+                      f"R2={scores.mean():.4f}", flush=True)  # fmt: skip
+    return table, alphas
+
+
+def print_r2_table(table, alphas):
+    data_names = sorted({k[0] for k in table}, key=lambda d: d != "diabetes")
+    names = list(models(1.0))
+    header = f"| {'dataset':<20} | {'model':<31} | " + " | ".join(
+        f"{a:>7g}" for a in alphas
+    )
+    print("\nMean 5-fold R² at each lambda (alpha), and the best over the grid:\n")
+    print(header + " |    best |")
+    print("|" + "---|" * (len(alphas) + 3))
+    for data_name in data_names:
+        for name in names:
+            row = [table[data_name, name, a] for a in alphas]
+            cells = " | ".join(f"{v:7.4f}" for v in row)
+            print(f"| {data_name:<20} | {name:<31} | {cells} | {max(row):7.4f} |")
+    print(
+        "\nTarget: BackpropRegressor's best >= MLPRegressor (lbfgs, logistic)'s - 0.01"
+    )
+    for data_name in data_names:
+        ours = max(table[data_name, "BackpropRegressor", a] for a in alphas)
+        mlp = max(table[data_name, "MLPRegressor (lbfgs, logistic)", a] for a in alphas)
+        verdict = "met" if ours >= mlp - 0.01 else "MISSED"
+        print(f"  {data_name}: {ours:.4f} vs {mlp:.4f} ({ours - mlp:+.4f}): {verdict}")
+
+
+# ---------------------------------------------------------------------------
+# Fit time on MNIST
+# ---------------------------------------------------------------------------
+
+
+def load_idx(path):
+    """An IDX file (MNIST's format); the same reader as bench_fit.py's."""
+    with gzip.open(path, "rb") as f:
+        data = f.read()
+    ndim = data[3]
+    shape = tuple(
+        int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)
+    )
+    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)
+
+
+def mnist_digit_values(data_dir, n_rows):
+    X = load_idx(Path(data_dir) / MNIST_FILES[0]).reshape(-1, 784) / 255.0
+    y = load_idx(Path(data_dir) / MNIST_FILES[1]).astype(np.float64)
+    return X[:n_rows], y[:n_rows]
+
+
+def timed_fit(kind, X, y, max_iter):
+    if kind.startswith("ours"):
+        est = BackpropRegressor(
+            hidden_layer_sizes=(100,), alpha=1.0, max_iter=max_iter, tol=0.0,
+            random_state=0,
+        )  # fmt: skip
+    else:
+        est = MLPRegressor(
+            hidden_layer_sizes=(100,), activation="logistic", solver="lbfgs",
+            alpha=1.0, max_iter=max_iter, tol=0.0, random_state=0,
+        )  # fmt: skip
+    limits = 1 if kind.endswith("1") else None
+    with warnings.catch_warnings(), threadpool_limits(limits=limits):
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        start = time.perf_counter()
+        est.fit(X, y)
+        seconds = time.perf_counter() - start
+    return seconds, est.n_iter_
+
+
+def fit_time_row(data_dir, quick, repeats):
+    n_rows, max_iter = (1000, 10) if quick else (8000, 100)
+    X, y = mnist_digit_values(data_dir, n_rows)
+    times = {"ours": [], "mlp": [], "ours1": [], "mlp1": []}
+    for _ in range(repeats):
+        for kind in times:
+            seconds, n_iter = timed_fit(kind, X, y, max_iter)
+            assert n_iter == max_iter, f"{kind} ran {n_iter} iterations"
+            times[kind].append(seconds)
+    med = {kind: statistics.median(t) for kind, t in times.items()}
+    print(
+        f"\nFit time, {n_rows} x 784 MNIST pixels -> digit value, hidden (100,), "
+        f"{max_iter} L-BFGS-B iterations each, median of {repeats} (seconds; "
+        "default: each library's own thread policy; 1 thread: every pool "
+        "limited to one):\n"
+    )
+    print("| ours | MLPRegressor | ours, 1 thread | MLPRegressor, 1 thread |")
+    print("|---|---|---|---|")
+    print(
+        f"| {med['ours']:.2f} | {med['mlp']:.2f} | {med['ours1']:.2f} | "
+        f"{med['mlp1']:.2f} |"
+    )
+    ratios = {
+        "ours / MLPRegressor as users run it (default threads)": (
+            med["ours"] / med["mlp"]
+        ),
+        "ours / MLPRegressor at its faster thread count": (
+            med["ours"] / min(med["mlp"], med["mlp1"])
+        ),
+        "equal threads: ours / MLPRegressor, both on one thread": (
+            med["ours1"] / med["mlp1"]
+        ),
+    }
+    print("\nTarget: ours <= 0.5 x MLPRegressor")
+    for name, ratio in ratios.items():
+        print(f"  {name}: {ratio:.2f} ({'met' if ratio <= 0.5 else 'missed'})")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a smoke run")
+    parser.add_argument("--data", default=DEFAULT_DATA, help="MNIST's folder")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--skip-r2", action="store_true")
+    parser.add_argument("--skip-time", action="store_true")
+    args = parser.parse_args()
+    print(
+        f"Python {platform.python_version()}, numpy {np.__version__}, scipy "
+        f"{scipy.__version__}, scikit-learn {sklearn.__version__}, "
+        f"{platform.machine()}"
+    )
+    if not args.skip_r2:
+        print_r2_table(*r2_table(args.quick))
+    if not args.skip_time:
+        fit_time_row(args.data, args.quick, 1 if args.quick else args.repeats)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,300 @@
+"""BackpropRegressor: the course's network with identity outputs, for regression.
+
+The thin shell over the shared fit of :mod:`skbackprop._base`: the output
+layer is linear (``h = z(L)``) and the cost the course's regularised squared
+error; it keeps real-valued targets as they are (one column per output),
+scores the early-stopping hold-out by R², and predicts ``z(L)``.
+"""
+
+import numpy as np
+from sklearn.base import RegressorMixin
+from sklearn.metrics import r2_score
+
+from ._base import BaseBackprop, _unchanged_on_error
+from ._compat import with_callbacks
+from ._validation import encode_continuous_targets
+from .backprop import roll
+
+
+def _score_hold_out(y_val, y_pred, sample_weight):
+    """R² of ``y_pred`` on the early-stopping hold-out (weighted).
+
+    R² needs two samples; on a hold-out of one, minus the squared error ranks
+    the weights the same way (for a fixed hold-out R² is a decreasing affine
+    function of the squared error).
+    """
+    if y_pred.shape[0] < 2:
+        return -float(np.sum((np.reshape(y_val, y_pred.shape) - y_pred) ** 2))
+    return float(r2_score(y_val, y_pred, sample_weight=sample_weight))
+
+
+class BackpropRegressor(RegressorMixin, BaseBackprop):
+    """Neural-network regressor trained as in Andrew Ng's Machine Learning course.
+
+    The network of :class:`BackpropClassifier` (hidden layers of sigmoid units
+    by default, one weight matrix ``Theta(l)`` of shape ``(s_{l+1}, s_l + 1)``
+    per layer, bias in column 0) with an output layer of identity units, one
+    per target: the prediction is ``h(x) = z(L)``. Training minimises the
+    course's regularised squared error (the cost of its linear regression,
+    exercise 5)
+
+    ``J = (1/2m) sum_i ||h(x_i) - y_i||^2
+    + (alpha / 2m) sum_l sum_{j>=1} Theta(l)_{:,j}^2``
+
+    with gradients from backpropagation (the output delta is again
+    ``d(L) = h - y``), by handing the unrolled parameter vector to
+    :func:`scipy.optimize.minimize`. With sample weights ``w``, each example's
+    error is weighted by ``w_i`` and ``m = sum(w)``.
+
+    For one output this is :class:`~sklearn.neural_network.MLPRegressor`'s
+    loss, so ``alpha`` means the same in both. For ``K`` outputs MLPRegressor
+    reports its data term averaged over the outputs; see the user guide for
+    how the two ``alpha`` relate there.
+
+    ``X`` may be dense or a scipy sparse CSR/CSC matrix (never densified);
+    float32 ``X`` is computed in float32 (the optimizer's parameter vector
+    stays float64) and gives float32 predictions. The targets are not
+    scaled: scale them (e.g. with
+    :class:`~sklearn.compose.TransformedTargetRegressor`) when they are far
+    from unit size, as ``alpha`` and ``tol`` are felt relative to them.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : tuple of int, default=(25,)
+        Units in each hidden layer, bias not counted. ``()`` gives no hidden
+        layer: ridge regression (the course's regularised linear regression,
+        the intercept not penalised).
+    alpha : float, default=1.0
+        Regularisation strength, the course's lambda. Larger values shrink
+        the weights (more bias, less variance). Must be >= 0.
+    max_iter : int, default=1000
+        Maximum number of optimizer iterations. A
+        :class:`~sklearn.exceptions.ConvergenceWarning` is raised when it is
+        reached.
+    tol : float, default=1e-10
+        Stop when the largest gradient component falls below ``tol``
+        (L-BFGS-B's ``gtol``; the ``tol`` of :func:`scipy.optimize.minimize`
+        for the other solvers, which for ``"Newton-CG"`` bounds the step).
+        L-BFGS-B also stops when ``J`` no longer decreases at all. With
+        ``early_stopping``, also the least gain in validation R² that counts
+        as an improvement.
+    solver : {"L-BFGS-B", "CG", "BFGS", "TNC", "Newton-CG", "trust-ncg", \
+"trust-krylov"}, default="L-BFGS-B"
+        The :func:`scipy.optimize.minimize` method (names are matched without
+        regard to case), as for :class:`BackpropClassifier`. ``"Newton-CG"``,
+        ``"trust-ncg"`` and ``"trust-krylov"`` are given exact
+        Hessian-vector products of the squared error
+        (:func:`~skbackprop.backprop.hessian_vector_product`). ``"BFGS"``
+        stores a dense ``n_params x n_params`` matrix: a ``UserWarning`` says
+        so above 1000 parameters.
+    epsilon_init : float or None, default=None
+        Initial weights are uniform in ``[-epsilon_init, epsilon_init]``.
+        ``None`` uses ``sqrt(6) / sqrt(s_l + s_{l+1})`` per layer.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initial weights and the early-stopping hold-out. Pass an
+        int for reproducible fits.
+    verbose : int, default=0
+        If > 0, print a table with one line per iteration: the iteration,
+        ``J``, the norm of its gradient, the validation R² (with
+        ``early_stopping``) and the time since the start of ``fit``.
+    warm_start : bool, default=False
+        If True, ``fit`` starts from the ``thetas_`` of the previous fit
+        (same number of outputs and layer sizes) instead of new random
+        weights.
+    batch_size : int or None, default=None
+        Rows per chunk when computing the cost and gradient: the same
+        full-batch result (to rounding) in less working memory. ``None``
+        takes all rows at once.
+    activation : {"sigmoid", "tanh", "relu"}, default="sigmoid"
+        The hidden units' activation ``g``.
+    early_stopping : bool, default=False
+        Hold out a random ``validation_fraction`` of the training data, score
+        the network on it by R² (weighted by ``sample_weight``) after every
+        optimizer iteration, for every solver, and stop when the score has not
+        improved by more than ``tol`` for ``n_iter_no_change`` consecutive
+        iterations, keeping the weights with the best score. (On a hold-out
+        of a single sample, where R² is undefined, the score is minus its
+        squared error.)
+    validation_fraction : float, default=0.1
+        Fraction of the training data held out when ``early_stopping``;
+        strictly between 0 and 1.
+    n_iter_no_change : int, default=10
+        With ``early_stopping``, the number of consecutive iterations without
+        improvement after which training stops.
+    max_fun : int, default=15000
+        Maximum number of cost (and gradient) evaluations, as in
+        :class:`~sklearn.neural_network.MLPRegressor`, for every solver. A
+        :class:`~sklearn.exceptions.ConvergenceWarning` is raised when it is
+        reached.
+
+    Attributes
+    ----------
+    n_outputs_ : int
+        Number of outputs (columns of ``y``; 1 for a 1-D ``y``).
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of the features, when ``X`` has string column names.
+    layer_sizes_ : tuple of int
+        ``(s_1, ..., s_L)``: inputs, hidden layers, outputs.
+    thetas_ : list of ndarray
+        The fitted ``Theta(l)`` matrices, ``Theta(l)`` of shape
+        ``(s_{l+1}, s_l + 1)``, bias in column 0.
+    n_iter_ : int
+        Number of optimizer iterations run.
+    n_fun_evals_ : int
+        Number of cost-and-gradient evaluations during fit.
+    n_hessp_evals_ : int
+        Number of Hessian-vector products (0 for first-order solvers).
+    loss_ : float
+        The cost ``J`` at ``thetas_`` (on the training part of the data when
+        ``early_stopping``).
+    loss_curve_ : list of float
+        ``J`` after each iteration.
+    validation_scores_ : list of float or None
+        With ``early_stopping``, the validation R² after each iteration;
+        otherwise None.
+    best_validation_score_ : float or None
+        With ``early_stopping``, the best validation R², that of ``thetas_``;
+        otherwise None.
+
+    See Also
+    --------
+    BackpropClassifier : the same network for classification.
+    sklearn.neural_network.MLPRegressor : scikit-learn's multi-layer
+        perceptron regressor.
+
+    Notes
+    -----
+    With scikit-learn 1.9 or later the estimator supports scikit-learn's
+    callback API, as :class:`BackpropClassifier` does. When the optimizer
+    stops before ``max_iter`` on its own, the minimum is refined by a few
+    Newton-Krylov steps on the gradient (not after early stopping).
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_diabetes
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from skbackprop import BackpropRegressor
+    >>> X, y = load_diabetes(return_X_y=True)
+    >>> reg = make_pipeline(
+    ...     StandardScaler(), BackpropRegressor(hidden_layer_sizes=(5,), alpha=10.0,
+    ...                                         random_state=0))
+    >>> reg.fit(X[:350], y[:350]).score(X[350:], y[350:]) > 0.4
+    True
+    """
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(25,),
+        alpha=1.0,
+        max_iter=1000,
+        tol=1e-10,
+        solver="L-BFGS-B",
+        epsilon_init=None,
+        random_state=None,
+        verbose=0,
+        warm_start=False,
+        batch_size=None,
+        activation="sigmoid",
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        max_fun=15000,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.alpha = alpha
+        self.max_iter = max_iter
+        self.tol = tol
+        self.solver = solver
+        self.epsilon_init = epsilon_init
+        self.random_state = random_state
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.batch_size = batch_size
+        self.activation = activation
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+
+    @_unchanged_on_error
+    @with_callbacks
+    def fit(self, X, y, sample_weight=None):
+        """Train the network by minimising the regularised squared error.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data; a sparse matrix is used as CSR or CSC without
+            densifying it, float32 data is computed in float32.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Real-valued targets, finite.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each sample. The cost's ``m`` becomes
+            ``sum(sample_weight)``.
+
+        Returns
+        -------
+        self : BackpropRegressor
+            The fitted estimator.
+        """
+        return self._fit(X, y, sample_weight)
+
+    # ------------------------------------------------------------------
+    # The targets: what the shared fit asks of a regressor
+    # ------------------------------------------------------------------
+
+    @property
+    def _output_activation(self):
+        return "identity"
+
+    def _encode_targets(self, y, sample_weight, warm):
+        """``(encoding, Y, sample_weight)``: the targets' shape, ``y`` as a float
+        matrix with one column per output, and the weights unchanged."""
+        Y = encode_continuous_targets(y, self.n_outputs_ if warm else None)
+        encoding = {"n_outputs_": Y.shape[1], "_y_ndim": np.ndim(y)}
+        return encoding, Y, sample_weight
+
+    def _stratify(self, y, encoding):
+        """Continuous targets: a plain random hold-out."""
+        return None
+
+    def _validation_score(self, nn_params, layer_sizes, validation, encoding):
+        """R² on the early-stopping hold-out of the weights ``nn_params``."""
+        X_val, y_val, sw_val = validation
+        z = self._forward_z(roll(nn_params, layer_sizes), X_val)
+        return _score_hold_out(y_val, z, sw_val)
+
+    def _target_attributes(self, encoding):
+        """The fitted attributes that describe the targets."""
+        return dict(encoding)
+
+    def _finish_thetas(self, thetas):
+        """Identity outputs: the fitted ``Theta(l)`` are already canonical."""
+
+    # ------------------------------------------------------------------
+    # Prediction
+    # ------------------------------------------------------------------
+
+    def predict(self, X):
+        """Predict the targets, ``h(x) = z(L)``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            1-D when the training ``y`` was 1-D; float32 for float32 ``X``.
+        """
+        z = self._output_z(X)
+        return z.ravel() if self._y_ndim == 1 else z
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
