@@ -265,6 +265,27 @@ def class_sample_weight(class_weight, binarizer, y, sample_weight):
     )
 
 
+def _block_targets_are_finite(y):
+    assert_all_finite(y, input_name="y")
+    return np.ones(1, dtype=bool)
+
+
+def encode_continuous_targets(y, previous_n_outputs=None):
+    """:func:`~skbackprop._validation.encode_continuous_targets` for a dask ``y``.
+
+    The in-memory checks of the dtype and of the number of outputs (warm
+    start) run on one row of zeros shaped like ``y``, finiteness on the
+    workers; ``Y`` is ``y`` as float64 with one column per output, lazily.
+    """
+    _validation.encode_continuous_targets(
+        np.zeros((1, *y.shape[1:]), dtype=y.dtype), previous_n_outputs
+    )
+    drop_axis = list(range(1, y.ndim))
+    _compute(y.map_blocks(_block_targets_are_finite, chunks=(1,), drop_axis=drop_axis))
+    Y = y.astype(np.float64)
+    return Y[:, None] if Y.ndim == 1 else Y
+
+
 # ---------------------------------------------------------------------------
 # The early-stopping hold-out, chosen block by block
 # ---------------------------------------------------------------------------

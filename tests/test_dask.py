@@ -20,12 +20,12 @@ import pytest
 import scipy.sparse as sp
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
-from sklearn.metrics import accuracy_score
+from sklearn.metrics import accuracy_score, r2_score
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils import check_random_state
 
 import skbackprop._solver as solver_module
-from skbackprop import BackpropClassifier
+from skbackprop import BackpropClassifier, BackpropRegressor
 from skbackprop._compat import HAS_SKLEARN_CALLBACKS
 from skbackprop._loss import NetworkLoss
 from skbackprop.backprop import (
@@ -306,6 +306,35 @@ def test_classes_are_found_without_gathering_y(client, digits, monkeypatch):
     np.testing.assert_array_equal(Y.compute(), binarizer.transform(labels))
 
 
+def test_regressor_on_dask_equals_in_memory(client, digits):
+    # The regressor's identity outputs and squared error, block by block;
+    # two outputs, early stopping scored by R² on the per-block hold-out.
+    X, labels = digits
+    Y = np.column_stack([labels / 9.0, X[:, 20]])
+    Xd, Yd = _chunked(X, Y)
+    kwargs = {"hidden_layer_sizes": (4,), "max_iter": 20, "random_state": 0}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        on_dask = BackpropRegressor(**kwargs).fit(Xd, Yd)
+        in_memory = BackpropRegressor(**kwargs).fit(X, Y)
+        one_output = BackpropRegressor(**kwargs).fit(Xd, Yd[:, 0])
+        stopped = BackpropRegressor(
+            **{**kwargs, "max_iter": 100}, early_stopping=True, n_iter_no_change=3
+        ).fit(Xd, Yd)
+    _assert_same_fit(on_dask, in_memory)
+    lazy = on_dask.predict(_poisoned(X))
+    assert isinstance(lazy, da.Array) and lazy.shape == (240, 2)
+    np.testing.assert_array_equal(on_dask.predict(Xd).compute(), on_dask.predict(X))
+    assert one_output.predict(Xd).shape == (240,)
+    rng = check_random_state(0)
+    init_thetas(stopped.layer_sizes_, None, rng)
+    _, (X_val, Y_val, _) = _dask_data.split_validation(Xd, Yd, Yd, None, 0.1, None, rng)
+    r2 = r2_score(Y_val, stopped.predict(X_val.compute()))
+    assert stopped.best_validation_score_ == pytest.approx(r2, abs=1e-12)
+    with pytest.raises(ValueError, match="y contains NaN"):
+        BackpropRegressor().fit(Xd, _chunked(np.where(labels == 3, np.nan, 1.0))[0])
+
+
 # ---------------------------------------------------------------------------
 # Predictions are lazy
 # ---------------------------------------------------------------------------
@@ -501,7 +530,7 @@ def test_dask_is_imported_only_when_needed_and_its_absence_is_explained():
         """
         import sys
         from sklearn.datasets import load_iris
-        from skbackprop import BackpropClassifier
+        from skbackprop import BackpropClassifier, BackpropRegressor
         X, y = load_iris(return_X_y=True)
         BackpropClassifier(max_iter=5).fit(X, y).predict(X)
         print("dask" in sys.modules, "skbackprop._dask" in sys.modules)
