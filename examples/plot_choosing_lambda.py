@@ -45,7 +45,7 @@ X, y = make_classification(
 
 model = make_pipeline(
     StandardScaler(),
-    BackpropClassifier(hidden_layer_sizes=(50,), tol=1e-4, random_state=0),
+    BackpropClassifier(hidden_layer_sizes=(50,), random_state=0),
 )
 cv = StratifiedKFold(n_splits=3, shuffle=True, random_state=0)
 alphas = np.logspace(-3, 2, 6)

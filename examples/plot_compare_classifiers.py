@@ -40,7 +40,7 @@ datasets = {
 }
 classifiers = {
     "BackpropClassifier": BackpropClassifier(
-        hidden_layer_sizes=(25,), alpha=1.0, tol=1e-5, random_state=0
+        hidden_layer_sizes=(25,), alpha=1.0, random_state=0
     ),
     "MLPClassifier (lbfgs)": MLPClassifier(
         hidden_layer_sizes=(25,),

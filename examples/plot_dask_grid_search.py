@@ -35,7 +35,7 @@ X, y = load_digits(return_X_y=True)
 X, y = X[:600], y[:600]
 model = make_pipeline(
     StandardScaler(),
-    BackpropClassifier(hidden_layer_sizes=(25,), tol=1e-4, random_state=0),
+    BackpropClassifier(hidden_layer_sizes=(25,), random_state=0),
 )
 grid = {"backpropclassifier__alpha": [0.01, 0.1, 1.0, 10.0]}
 cv = StratifiedKFold(n_splits=3, shuffle=True, random_state=0)

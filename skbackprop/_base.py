@@ -2,8 +2,10 @@
 
 ``fit`` reads: validate, encode the targets, build the loss, call the solver,
 store the result. The fitted attributes are set in one place, at the end; a
-subclass says how its targets are encoded, how the early-stopping hold-out is
-stratified and scored, and what its output layer is.
+subclass says how its targets (and those of a validation set) are encoded,
+how the early-stopping hold-out is stratified and scored, and what its output
+layer is. The validation data are the user's ``X_val``/``y_val`` when given,
+otherwise, with ``early_stopping``, a hold-out of the training rows.
 """
 
 import functools
@@ -20,10 +22,17 @@ from ._solver import (
     Monitor,
     SolverSettings,
     minimize_network,
+    resolve_tol,
     warn_if_bfgs_is_large,
     warn_if_limit_reached,
 )
-from ._validation import check_params, check_sample_weight, split_validation
+from ._validation import (
+    check_params,
+    check_sample_weight,
+    scale_alpha,
+    scale_sample_weight,
+    split_validation,
+)
 from .backprop import init_thetas, roll, unroll
 
 
@@ -97,11 +106,11 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
     """The course's network trained by ``scipy.optimize.minimize``: the shared fit.
 
     Subclasses define ``_output_activation`` and the target hooks
-    ``_encode_targets``, ``_stratify``, ``_validation_score``,
-    ``_target_attributes`` and ``_finish_thetas``.
+    ``_encode_targets``, ``_encode_validation_targets``, ``_stratify``,
+    ``_validation_score``, ``_target_attributes`` and ``_finish_thetas``.
     """
 
-    def _fit(self, X, y, sample_weight):
+    def _fit(self, X, y, sample_weight, X_val=None, y_val=None, sample_weight_val=None):
         hidden, solver = check_params(self)
         warm = self.warm_start and hasattr(self, "thetas_")
         dask = _dask_support(X)  # the data stay on the cluster's workers
@@ -120,13 +129,20 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
                 reset=not warm,
             )
             user_sample_weight = check_sample_weight(sample_weight, X.shape[0])
-        encoding, Y, sample_weight = self._encode_targets(y, user_sample_weight, warm)
+        # Weights scaled by powers of two, alpha alike: the same J, computable
+        # for weights near the ends of the float range.
+        sample_weight, user_exponent = scale_sample_weight(user_sample_weight)
+        encoding, Y, sample_weight = self._encode_targets(y, sample_weight, warm)
+        sample_weight, class_exponent = scale_sample_weight(sample_weight)
+        alpha = scale_alpha(self.alpha, user_exponent + class_exponent)
+        validation = self._validation_data(
+            X_val, y_val, sample_weight_val, X.dtype, encoding
+        )
         layer_sizes = (X.shape[1], *hidden, Y.shape[1])
         rng = check_random_state(self.random_state)
         x0 = self._initial_params(layer_sizes, warm, rng)
         warn_if_bfgs_is_large(solver, x0.shape[0])
-        validation = None
-        if self.early_stopping:
+        if self.early_stopping and validation is None:
             split = split_validation if dask is None else dask.split_validation
             (X, Y, y, sample_weight), validation = split(
                 X,
@@ -146,26 +162,68 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
             layer_sizes,
             x0,
         )
-        settings = SolverSettings(solver, self.max_iter, self.tol, self.max_fun)
-        monitor = Monitor(
-            settings,
-            verbose=self.verbose,
-            score=self._scorer(layer_sizes, validation, encoding),
-            n_iter_no_change=self.n_iter_no_change,
-            callbacks=callbacks.iterations,
-        )
         loss = NetworkLoss(
             layer_sizes,
             self.activation,
             self._output_activation,
-            self.alpha,
+            alpha,
             self.batch_size,
+        )
+        tol = resolve_tol(self.tol, X.shape[0], x0.shape[0])
+        settings = SolverSettings(solver, self.max_iter, tol, self.max_fun)
+        monitor = Monitor(
+            settings,
+            verbose=self.verbose,
+            validate=self._validator(loss, layer_sizes, validation, encoding),
+            early_stopping=self.early_stopping,
+            n_iter_no_change=self.n_iter_no_change,
+            callbacks=callbacks.iterations,
         )
         fit = minimize_network(loss, X, Y, sample_weight, x0, settings, monitor)
         self._store(layer_sizes, fit, encoding)
         callbacks.end()
         warn_if_limit_reached(settings, fit.stopped)
         return self
+
+    def _validation_data(self, X_val, y_val, sample_weight_val, dtype, encoding):
+        """The user's validation set, checked and encoded as the training data.
+
+        Returns ``(X_val, Y_val, y_val, sample_weight_val)``, or None when
+        none is given.
+        """
+        if X_val is None and y_val is None:
+            if sample_weight_val is not None:
+                raise ValueError(
+                    "sample_weight_val is provided, but X_val and y_val were "
+                    "not provided."
+                )
+            return None
+        if y_val is None:
+            raise ValueError("X_val is provided, but y_val was not provided.")
+        if X_val is None:
+            raise ValueError("y_val is provided, but X_val was not provided.")
+        dask = _dask_support(X_val)  # X_val stays on the workers, y_val comes here
+        try:
+            if dask is not None:
+                X_val, y_val, sample_weight_val = dask.validation_data(
+                    self, X_val, y_val, sample_weight_val, dtype
+                )
+            else:
+                X_val = validate_data(
+                    self, X_val, accept_sparse=("csr", "csc"), dtype=dtype, reset=False
+                )
+        except ValueError as exc:
+            raise ValueError(f"X_val is not valid input: {exc}") from exc
+        y_val, Y_val = self._encode_validation_targets(y_val, encoding)
+        if Y_val.shape[0] != X_val.shape[0]:
+            raise ValueError(
+                "X_val and y_val have different numbers of samples: "
+                f"{X_val.shape[0]} and {Y_val.shape[0]}."
+            )
+        sample_weight_val = check_sample_weight(
+            sample_weight_val, X_val.shape[0], name="sample_weight_val"
+        )
+        return X_val, Y_val, y_val, sample_weight_val
 
     def _initial_params(self, layer_sizes, warm, rng):
         """The previous fit's weights (warm start) or new random ones, unrolled."""
@@ -178,16 +236,23 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
             )
         return unroll(self.thetas_)
 
-    def _scorer(self, layer_sizes, validation, encoding):
-        """``nn_params -> score`` on the hold-out, or None without early stopping."""
+    def _validator(self, loss, layer_sizes, validation, encoding):
+        """``nn_params -> (score, loss)`` on the validation data, or None.
+
+        One forward pass gives both the subclass's score and ``J`` without
+        the penalty (:meth:`NetworkLoss.data_loss`).
+        """
         if validation is None:
             return None
-        return functools.partial(
-            self._validation_score,
-            layer_sizes=layer_sizes,
-            validation=validation,
-            encoding=encoding,
-        )
+        X_val, Y_val, y_val, sample_weight_val = validation
+
+        def validate(nn_params):
+            with np.errstate(over="ignore"):  # a saturated unit is harmless
+                z = loss.forward(roll(nn_params, layer_sizes), X_val)
+            score = self._validation_score(z, y_val, sample_weight_val, encoding)
+            return score, loss.data_loss(z, Y_val, sample_weight_val)
+
+        return validate
 
     def _store(self, layer_sizes, fit, encoding):
         """Set every fitted attribute, from the solver's result."""
@@ -203,6 +268,7 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
         self.loss_ = fit.loss
         self.loss_curve_ = fit.loss_curve
         self.validation_scores_ = fit.validation_scores
+        self.validation_loss_curve_ = fit.validation_loss_curve
         self.best_validation_score_ = fit.best_validation_score
 
     def _forward_z(self, thetas, X):
@@ -225,6 +291,15 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
             z = self._forward_z(self.thetas_, X)
         _check_forward_not_nan(z)
         return z
+
+    def __sklearn_is_fitted__(self):
+        """Fitted once a fit has stored its weights.
+
+        ``n_features_in_`` alone does not say so: scikit-learn's validation
+        sets it at the start of ``fit``, and a callback sees the estimator
+        during its first fit.
+        """
+        return hasattr(self, "thetas_")
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

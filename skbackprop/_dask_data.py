@@ -120,9 +120,33 @@ def validate_data(estimator, X, y, sample_weight, reset):
     y = _rows_like(y, X, "y")
     sample_weight = _check_sample_weight(sample_weight, X)
     X, y, sample_weight = dask.persist(aligned_blocks(X), y, sample_weight)
+    _check_finite(X, estimator)
+    return X, y, sample_weight
+
+
+def _check_finite(X, estimator):
     name = type(estimator).__name__
     _compute(X.map_blocks(_block_is_finite, name, drop_axis=1, chunks=(1,)))
-    return X, y, sample_weight
+
+
+def _gathered(a):
+    """A dask array's values here (for one number per row), anything else as is."""
+    return _compute(a)[0] if isinstance(a, da.Array) else a
+
+
+def validation_data(estimator, X_val, y_val, sample_weight_val, dtype):
+    """A dask ``X_val`` checked and persisted on the workers, as ``X`` is.
+
+    ``X_val`` keeps to the workers in the training data's ``dtype``; its
+    labels and weights (one number per row) are gathered, for the in-memory
+    checks and scores that follow.
+    """
+    X_val = _check_dask_x(X_val, estimator).astype(dtype)
+    _check_feature_names(estimator, X_val, reset=False)
+    _check_n_features(estimator, X_val, reset=False)
+    (X_val,) = dask.persist(aligned_blocks(X_val))
+    _check_finite(X_val, estimator)
+    return X_val, _gathered(y_val), _gathered(sample_weight_val)
 
 
 def _check_sample_weight(sample_weight, X):
@@ -336,9 +360,9 @@ def split_validation(X, Y, y, sample_weight, validation_fraction, stratify, rng)
     labels when each of its classes has two rows or more (and at least one
     row of each of its classes is held out), at random otherwise; a block of
     one row is all training. Each block draws from its own seed, taken from
-    ``rng``, so the hold-out does not depend on the scheduler. Its labels and
-    weights are gathered (one number per held-out row); its ``X`` stays on
-    the workers.
+    ``rng``, so the hold-out does not depend on the scheduler. Its targets
+    and weights are gathered (a few numbers per held-out row); its ``X``
+    stays on the workers.
     """
     n_blocks = X.numblocks[0]
     seeds = rng.randint(np.iinfo(np.int32).max, size=n_blocks)
@@ -363,10 +387,10 @@ def split_validation(X, Y, y, sample_weight, validation_fraction, stratify, rng)
     n_train_blocks = np.asarray(X.chunks[0]) - n_val_blocks
     train = [_split_rows(a, mask, n_train_blocks, False) for a in (X, Y, y)]
     sw_train = _split_rows(sample_weight, mask, n_train_blocks, False)
-    X_val, y_val, sw_val = (
-        _split_rows(a, mask, n_val_blocks, True) for a in (X, y, sample_weight)
+    X_val, Y_val, y_val, sw_val = (
+        _split_rows(a, mask, n_val_blocks, True) for a in (X, Y, y, sample_weight)
     )
-    y_val, sw_val = _compute(y_val, sw_val)
+    Y_val, y_val, sw_val = _compute(Y_val, y_val, sw_val)
     if sw_val is not None and not sw_val.sum() > 0:
         sw_val = None
     if sw_train is not None and not _compute(sw_train.sum())[0] > 0:
@@ -375,7 +399,7 @@ def split_validation(X, Y, y, sample_weight, validation_fraction, stratify, rng)
             "training; lower validation_fraction or change sample_weight."
         )
     X_train, Y_train, y_train, sw_train, X_val = dask.persist(*train, sw_train, X_val)
-    return (X_train, Y_train, y_train, sw_train), (X_val, y_val, sw_val)
+    return (X_train, Y_train, y_train, sw_train), (X_val, Y_val, y_val, sw_val)
 
 
 # ---------------------------------------------------------------------------

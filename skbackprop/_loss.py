@@ -3,7 +3,9 @@
 :class:`NetworkLoss` is the counterpart of scikit-learn's ``LinearModelLoss``:
 it holds the network's shape and settings (layer sizes, activations, alpha,
 batch size) and evaluates, for given data, the cost and its gradient, exact
-Hessian-vector products, and the forward pass used for prediction. It keeps
+Hessian-vector products, the forward pass used for prediction, and the
+unpenalised data term of the cost from the forward pass's output (the
+validation loss). It keeps
 the evaluator of the data it last saw, and with it the evaluator's work
 buffers, so an optimizer's hundreds of calls allocate nothing.
 
@@ -16,6 +18,8 @@ workers of a Dask cluster, and their partial sums are added up
 (:mod:`skbackprop._dask`, imported only then: :func:`dask_backend`).
 """
 
+import numpy as np
+
 from .backprop import (
     check_activation,
     check_output_activation,
@@ -23,7 +27,7 @@ from .backprop import (
     make_cost_function,
     make_hessian_vector_product,
 )
-from .backprop._course import _cast_thetas
+from .backprop._course import _LOSS_FROM_Z, _cast_thetas
 
 
 def is_dask_collection(data):
@@ -158,3 +162,20 @@ class NetworkLoss:
         if dask is not None:
             return dask.forward(thetas, X, self.activation)
         return forward_propagate(_cast_thetas(thetas, X), X, self.activation)[1]
+
+    def data_loss(self, z, Y, sample_weight=None):
+        """``J`` without the penalty, from the output units' inputs ``z(L)``.
+
+        ``(1/m) sum_i w_i loss_i`` with the course's logistic loss (the
+        categorical cross-entropy for a softmax output, half the squared
+        error for identity outputs) and ``m = sum(w)``:
+        :func:`~skbackprop.backprop.cost_function` at ``alpha=0``, from one
+        forward pass (the validation loss of every iteration).
+
+        Returns
+        -------
+        loss : float
+        """
+        Y = np.asarray(Y, dtype=z.dtype)
+        losses = _LOSS_FROM_Z[self.output_activation](z, Y)
+        return float(np.average(losses, weights=sample_weight))

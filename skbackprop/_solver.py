@@ -5,14 +5,16 @@
 the optimizer on a :class:`~skbackprop._loss.NetworkLoss`, and handles what
 can go wrong on the way (Ctrl-C, a NaN or infinite cost, a stalled line
 search, the iteration and evaluation limits). After each iteration a
-:class:`Monitor` records ``J``, scores the early-stopping hold-out, prints
-the verbose table, forwards the iteration to scikit-learn's callbacks and
-decides whether to stop. When the optimizer stops on its own, a few
-Newton-Krylov steps refine the minimum.
+:class:`Monitor` records ``J``, scores the validation data (the early-stopping
+hold-out or the user's ``X_val``), prints the verbose table, forwards the
+iteration to scikit-learn's callbacks and decides whether to stop: by default
+when ``J`` has stopped improving (the plateau rule). When the optimizer stops
+on its own, a few Newton-Krylov steps refine the minimum.
 """
 
 import collections
 import contextlib
+import functools
 import os
 import sys
 import time
@@ -42,11 +44,26 @@ _HESSP_SOLVERS = ("Newton-CG", "trust-ncg", "trust-krylov")
 #: scipy updates with two dense matrix products per iteration (~4 n_params^3
 #: flops); warn above this many parameters (8 MB, ~4 Gflop per iteration).
 _BFGS_WARN_PARAMS = 1000
-#: A solver that stops before ``max_iter`` on its own gets a warning when the
-#: largest gradient component is above this (and above ``tol``), by compute
-#: dtype: below it, J's rounding hides any further decrease (the measurements
-#: are on the reliability page).
+#: A solver that stops before ``max_iter`` on its own (or makes no progress
+#: over ``n_iter_no_change`` iterations) gets a warning when the largest
+#: gradient component is above this, by compute dtype: below it, J's
+#: rounding hides any further decrease (the measurements are on the
+#: reliability page).
 _STALLED_GTOL = {np.dtype(np.float64): 1e-5, np.dtype(np.float32): 1e-3}
+#: The optimizer's own stopping rule, whatever ``tol``: the largest gradient
+#: component below this (L-BFGS-B's ``gtol``, with ``ftol=0``: it also stops
+#: when J no longer decreases at all; the ``tol`` of the other methods). With
+#: ``tol=0`` (no plateau rule) it is the whole rule, the tight fit that rows
+#: repeated or weighted, shuffled or not, agree on to ~1e-8 (then polished).
+_GTOL = 1e-10
+#: ``tol="auto"``: the plateau rule's least relative gain in J over
+#: ``n_iter_no_change`` iterations (chosen on the performance page's study).
+_AUTO_TOL = 3e-3
+#: ``tol="auto"`` fits a problem of at most this many rows x parameters tight
+#: (``tol=0``): a tight fit of it costs at most a fraction of a second, and
+#: only a tight fit ends where fits differing by rounding also end (see
+#: :func:`resolve_tol`).
+_TINY_FIT = 1e5
 
 
 def canonical_solver(solver):
@@ -58,9 +75,31 @@ def canonical_solver(solver):
     return None
 
 
+def resolve_tol(tol, n_samples, n_params):
+    """The plateau rule's ``tol`` for a fit of ``n_samples`` rows, ``n_params`` weights.
+
+    A number is used as it is. ``"auto"`` gives ``_AUTO_TOL``, except on a
+    tiny problem (``n_samples * n_params <= _TINY_FIT``, a few hundred
+    microseconds per evaluation), which is fit tight (0): there the
+    optimizer runs until J stops decreasing, then the Newton polish pins the
+    minimum down. A stop partway down the slope depends on the optimizer's
+    path, and rounding differences (rows repeated instead of weighted, in
+    another order) change a non-convex path by more than 1e-7 within a few
+    dozen iterations; only a converged fit ends in the same place.
+    """
+    if isinstance(tol, str):  # "auto", checked by check_params
+        return 0.0 if n_samples * n_params <= _TINY_FIT else _AUTO_TOL
+    return float(tol)
+
+
 @dataclass(frozen=True)
 class SolverSettings:
-    """What the optimizer is asked to do: the method and its limits."""
+    """What the optimizer is asked to do: the method and its limits.
+
+    ``tol`` is the plateau rule's relative gain in ``J`` (the monitor's, see
+    :class:`Monitor`); the optimizer itself always runs to the gradient
+    tolerance ``_GTOL``, which the plateau rule usually stops well before.
+    """
 
     solver: str
     max_iter: int
@@ -72,14 +111,14 @@ class SolverSettings:
         if self.solver == "L-BFGS-B":
             options = {
                 "maxiter": self.max_iter,
-                "gtol": self.tol,
+                "gtol": _GTOL,
                 "ftol": 0.0,
                 "maxfun": self.max_fun,
             }
             return None, options
         if self.solver == "TNC":  # no maxiter option: the monitor enforces it
-            return self.tol, {"maxfun": self.max_fun}
-        return self.tol, {"maxiter": self.max_iter}
+            return _GTOL, {"maxfun": self.max_fun}
+        return _GTOL, {"maxiter": self.max_iter}
 
 
 @dataclass
@@ -95,6 +134,7 @@ class NetworkFit:
     stopped: object  # None, or the reason the optimizer was stopped
     validation_scores: object
     best_validation_score: object
+    validation_loss_curve: object
 
 
 # ---------------------------------------------------------------------------
@@ -137,13 +177,29 @@ def warn_if_bfgs_is_large(solver, n_params):
         )
 
 
-def _non_finite_message(n_iter, dtype):
-    return (
+def _non_finite_message(n_iter, dtype, penalty=None):
+    """The "scale the data" error; ``penalty``: alpha / (2 sum(sample_weight))."""
+    message = (
         "The cost J, its gradient or the optimizer's step became NaN or "
         f"infinite after {n_iter} iterations: the data (or alpha, or "
         f"epsilon_init) are too large for {np.dtype(dtype)} arithmetic. Scale "
         "the data (e.g. with StandardScaler) or lower alpha."
     )
+    if penalty is not None:
+        message += (
+            " With sample_weight, J's penalty is alpha / (2 sum(sample_weight)) "
+            f"= {penalty:.3g} times the sum of the squared Theta entries: tiny "
+            "sample weights act as a huge alpha (scale sample_weight up)."
+        )
+    return message
+
+
+def _penalty_factor(loss, sample_weight):
+    """``alpha / (2 sum(sample_weight))``, or None without sample weights."""
+    if sample_weight is None:
+        return None
+    with np.errstate(over="ignore", divide="ignore"):
+        return float(loss.alpha / (2.0 * np.sum(sample_weight)))
 
 
 def _interrupted_message(n_iter, max_iter, loss):
@@ -155,14 +211,17 @@ def _interrupted_message(n_iter, max_iter, loss):
     )
 
 
-def _stall_reason(solver, result):
+def _stall_reason(solver, result, stopped=None):
     """Why the optimizer stopped, in words, from scipy's ``OptimizeResult``.
 
     A failed line search is status 2 in L-BFGS-B, CG, BFGS and Newton-CG,
     status 4 in TNC; L-BFGS-B's success with ``ftol=0`` means J did not
-    decrease at all. ``result`` is None after a breakdown (a NaN step).
+    decrease at all. ``result`` is None after a breakdown (a NaN step) and
+    when the monitor saw J stop decreasing (``stopped == "stalled"``).
     """
     status = getattr(result, "status", None)
+    if stopped == "stalled":
+        return "J did not decrease in the last iterations"
     if result is None:
         return "its step became NaN or infinite"
     if (status == 2 and solver in ("L-BFGS-B", "CG", "BFGS", "Newton-CG")) or (
@@ -174,7 +233,7 @@ def _stall_reason(solver, result):
     return "the optimizer gave up"
 
 
-def _warn_if_stalled(settings, result, n_iter, grad, dtype, kinked):
+def _warn_if_stalled(settings, result, n_iter, grad, dtype, kinked, stopped=None):
     """Warn when the optimizer stopped on its own away from a minimum.
 
     ``kinked``: J has kinks (relu units), so its minima need not have a zero
@@ -183,12 +242,12 @@ def _warn_if_stalled(settings, result, n_iter, grad, dtype, kinked):
     if n_iter >= settings.max_iter or kinked:
         return  # the max_iter warning says it
     gmax = float(np.max(np.abs(grad)))
-    if not gmax > max(settings.tol, _STALLED_GTOL.get(np.dtype(dtype), 1e-3)):
+    if not gmax > _STALLED_GTOL.get(np.dtype(dtype), 1e-3):
         return
     message = str(getattr(result, "message", "")).strip()
     _warn(
         f"{settings.solver} stopped before converging, at iteration {n_iter}: "
-        f"{_stall_reason(settings.solver, result)}"
+        f"{_stall_reason(settings.solver, result, stopped)}"
         + (f" (scipy says {message!r})" if message else "")
         + f", but the largest gradient component is still {gmax:.3g}, so the "
         "weights may not be a minimum. Scale the data (e.g. with StandardScaler), "
@@ -282,11 +341,16 @@ class Monitor:
     """What happens after each iteration, and the state it keeps.
 
     Records ``J`` (``loss_curve``) and the lowest-``J`` iterate (kept on
-    Ctrl-C); with a ``score`` function (early stopping) scores the hold-out,
-    keeps the best-scoring weights (of equal scores, the latest) and asks to
-    stop after ``n_iter_no_change`` iterations without a gain above ``tol``;
-    prints the verbose table; forwards the iteration to scikit-learn's
-    callbacks; and asks to stop at ``max_iter`` or ``max_fun``.
+    Ctrl-C), with ``J`` of every iterate it keeps (``J``, ``lowest_J``,
+    ``best_J``), so that nothing need be evaluated after an interrupt. With
+    a ``validate`` function (``x -> (score, loss)`` on the validation data)
+    records the validation score and loss; with
+    ``early_stopping`` also keeps the best-scoring weights (of equal scores,
+    the latest) and asks to stop after ``n_iter_no_change`` iterations
+    without a gain in score above ``tol``. Without ``early_stopping`` it asks
+    to stop on a plateau of ``J`` (:meth:`plateau`). It prints the verbose
+    table, forwards the iteration to scikit-learn's callbacks, and asks to
+    stop at ``max_iter`` or ``max_fun``.
     """
 
     def __init__(
@@ -294,48 +358,55 @@ class Monitor:
         settings,
         *,
         verbose=0,
-        score=None,
+        validate=None,
+        early_stopping=False,
         n_iter_no_change=10,
         callbacks=None,
     ):
         self.settings = settings
         self.verbose = verbose
-        self.score = score
+        self.validate = validate
+        self.early_stopping = early_stopping
         self.n_iter_no_change = n_iter_no_change
         self.callbacks = callbacks
         self.loss_curve = []
         self.n_iter = 0
-        self.scores = None if score is None else []
+        self.scores = None if validate is None else []
+        self.validation_losses = None if validate is None else []
         self.best_score = -np.inf
-        self.best_x = None
+        self.best_x = self.best_J = None
         self._no_change = 0
 
     def start(self, x0):
         """Begin at ``x0``: print the verbose table's header."""
         self.x = self.lowest_x = x0
-        self.lowest_J = None
+        self.J = self.lowest_J = None  # J at x0 is not known yet
         self._start = time.perf_counter()
         if self.verbose:
             header = f"{'iter':>6} {'J':>16} {'|grad|':>12}"
-            if self.score is not None:
-                header += f" {'val. score':>11}"
+            if self.validate is not None:
+                header += f" {'val. loss':>12} {'val. score':>11}"
             header += f" {'time (s)':>10}"
             print(header)
             print("-" * len(header))
 
     def iteration(self, x, J, grad, n_fun):
         """Record the iterate ``x``; return why to stop, or None to go on."""
-        self.x = x.copy()
+        self.x, self.J = x.copy(), float(J)
         self.n_iter += 1
-        self.loss_curve.append(float(J))
+        self.loss_curve.append(self.J)
         if self.lowest_J is None or J <= self.lowest_J:
-            self.lowest_x, self.lowest_J = self.x, float(J)
+            self.lowest_x, self.lowest_J = self.x, self.J
         line = f"{self.n_iter:>6d} {J:>16.10f} {np.linalg.norm(grad):>12.4e}"
-        stop = None
-        if self.score is not None:
-            score = self.score(x)
-            line += f" {score:>11.6f}"
-            stop = self._early_stopping(x, score)
+        if self.validate is not None:
+            score, validation_loss = self.validate(x)
+            self.scores.append(float(score))
+            self.validation_losses.append(float(validation_loss))
+            line += f" {validation_loss:>12.6f} {score:>11.6f}"
+        if self.early_stopping:
+            stop = self._early_stopping(self.scores[-1])
+        else:
+            stop = self.plateau()
         if self.verbose:
             print(line + f" {time.perf_counter() - self._start:>10.3f}")
         if self.callbacks is not None and self.callbacks.iteration_done(x, self.n_iter):
@@ -346,11 +417,40 @@ class Monitor:
             stop = "max_fun"
         return stop
 
-    def _early_stopping(self, x, score):
-        self.scores.append(score)
+    def plateau(self):
+        """``"plateau"`` when ``J`` has stopped improving, else None.
+
+        ``"stalled"`` when it did not fall at all over the window.
+
+        The rule: over the last ``n_iter_no_change`` iterations ``J`` fell by
+        at most ``tol`` times all it has fallen since the first iteration,
+        ``J[k - n] - J[k] <= tol * (J[1] - J[k])``: the recent gains have
+        become a negligible share of the whole. Unlike a gain relative to
+        ``J`` itself, this does not depend on the level ``J`` settles at (the
+        penalty, the classes' overlap). ``J`` is a weighted mean over the
+        rows, so the decision depends on the data only through their
+        weighted statistics. ``tol=0`` switches the rule off.
+        """
+        tol, window = self.settings.tol, self.n_iter_no_change
+        if tol <= 0 or len(self.loss_curve) <= window:
+            return None
+        J_first, J_before, J_now = (
+            self.loss_curve[0],
+            self.loss_curve[-1 - window],
+            self.loss_curve[-1],
+        )
+        if J_before - J_now <= 0:
+            # No step in the window lowered J: the optimizer is stuck (a
+            # trust region rejecting every step) or at J's rounding floor.
+            # Handled as if it had stopped on its own: refined, and warned
+            # about when the gradient is still large.
+            return "stalled"
+        return "plateau" if J_before - J_now <= tol * (J_first - J_now) else None
+
+    def _early_stopping(self, score):
         if score >= self.best_score:
             # Of equal scores keep the latest, most trained, weights.
-            self.best_x = x.copy()
+            self.best_x, self.best_J = self.x, self.J
         if score > self.best_score + self.settings.tol:
             self.best_score = score
             self._no_change = 0
@@ -358,14 +458,21 @@ class Monitor:
         self._no_change += 1
         return "early_stopping" if self._no_change >= self.n_iter_no_change else None
 
-    def report_early_stop(self):
-        """Print, with ``verbose``, which iteration early stopping kept."""
-        if self.verbose:
+    def report_stop(self, stopped):
+        """Print, with ``verbose``, why the monitor stopped the fit."""
+        if not self.verbose:
+            return
+        if stopped == "early_stopping":
             scores = np.asarray(self.scores)
             best = int(np.flatnonzero(scores == scores.max())[-1]) + 1
             print(
                 f"Validation score did not improve for {self.n_iter_no_change} "
                 f"iterations; keeping iteration {best} (score {self.best_score:.6f})."
+            )
+        elif stopped == "plateau":
+            print(
+                f"J fell by at most tol={self.settings.tol:g} of its whole fall "
+                f"in the last {self.n_iter_no_change} iterations; stopping."
             )
 
 
@@ -403,26 +510,16 @@ def minimize_network(loss, X, Y, sample_weight, x0, settings, monitor):
         lambda x: loss.loss_gradient(x, X, Y, sample_weight),
         lambda x: loss.hessian_product(x, X, Y, sample_weight),
     )
+    non_finite = functools.partial(
+        _non_finite_message, dtype=X.dtype, penalty=_penalty_factor(loss, sample_weight)
+    )
     with _blas_thread_limit(X.shape[0], x0.shape[0]):
-        x, result, stopped = _run_optimizer(evals, x0, settings, monitor, X.dtype)
-    if monitor.best_x is not None:
-        x = monitor.best_x
-        if stopped == "early_stopping":
-            monitor.report_early_stop()
-    elif stopped in (None, "breakdown") and np.all(np.isfinite(x)):
-        try:
-            with (
-                _blas_thread_limit(X.shape[0], x0.shape[0]),
-                contextlib.suppress(_NonFiniteCostError),
-            ):
-                x, _ = _newton_polish(evals.evaluate, x, settings.tol)
-        except KeyboardInterrupt:  # Ctrl-C while refining: keep the iterate
-            stopped = "interrupted"
-        else:
-            kinked = loss.activation == "relu"
-            grad = evals.at(x)[1]
-            _warn_if_stalled(settings, result, monitor.n_iter, grad, X.dtype, kinked)
-    J = float(evals.at(x)[0])
+        run = _run_optimizer(evals, x0, settings, monitor, non_finite)
+        x, J, stopped = _after_optimizer(
+            evals, run, settings, monitor, loss.activation, X.dtype
+        )
+        if J is None:  # interrupted before the first iteration: x is x0
+            J = evals.at(x)[0]
     if stopped == "interrupted":
         _warn(_interrupted_message(monitor.n_iter, settings.max_iter, J))
     return NetworkFit(
@@ -430,19 +527,49 @@ def minimize_network(loss, X, Y, sample_weight, x0, settings, monitor):
         n_iter=monitor.n_iter,
         n_fun_evals=evals.n_fun,
         n_hessp_evals=evals.n_hessp,
-        loss=J,
+        loss=float(J),
         loss_curve=monitor.loss_curve,
         stopped=stopped,
         validation_scores=monitor.scores,
         best_validation_score=None if monitor.best_x is None else monitor.best_score,
+        validation_loss_curve=monitor.validation_losses,
     )
 
 
-def _run_optimizer(evals, x0, settings, monitor, dtype):
-    """Run :func:`scipy.optimize.minimize`: the iterate, its result, why it stopped.
+def _after_optimizer(evals, run, settings, monitor, activation, dtype):
+    """What runs once the optimizer has stopped; returns ``(x, J, stopped)``.
 
-    ``result`` is scipy's ``OptimizeResult``, or None when the monitor (or a
-    breakdown) stopped the optimizer; Ctrl-C keeps the lowest ``J`` reached.
+    ``run`` is :func:`_run_optimizer`'s ``(x, J, result, stopped)``.
+    Early stopping takes the best-scoring weights. Otherwise, when the
+    optimizer stopped on its own (or ``J`` stalled), the Newton refinement
+    and the stall check run; a Ctrl-C during either keeps the optimizer's
+    iterate ``x`` (whose ``J`` is known: nothing is evaluated after an
+    interrupt).
+    """
+    x, J, result, stopped = run
+    monitor.report_stop(stopped)
+    if monitor.best_x is not None:
+        return monitor.best_x, monitor.best_J, stopped
+    if stopped not in (None, "breakdown", "stalled") or not np.all(np.isfinite(x)):
+        return x, J, stopped
+    try:
+        x_polished, J_polished = _newton_polish(evals.evaluate, x, J, _GTOL)
+        grad = evals.at(x_polished)[1]
+        kinked = activation == "relu"
+        _warn_if_stalled(settings, result, monitor.n_iter, grad, dtype, kinked, stopped)
+    except KeyboardInterrupt:  # Ctrl-C while refining: keep the iterate
+        return x, J, "interrupted"
+    return x_polished, J_polished, stopped
+
+
+def _run_optimizer(evals, x0, settings, monitor, non_finite_message):
+    """Run :func:`scipy.optimize.minimize`: ``(x, J, result, stopped)``.
+
+    ``x`` is the iterate to keep and ``J`` the cost there (None if unknown:
+    an interrupt before the first iteration keeps ``x0``); ``result`` is
+    scipy's ``OptimizeResult``, or None when the monitor (or a breakdown)
+    stopped the optimizer; ``stopped`` says why it stopped (None: on its
+    own). Ctrl-C keeps the lowest ``J`` reached.
     """
 
     def callback(intermediate_result):
@@ -474,15 +601,15 @@ def _run_optimizer(evals, x0, settings, monitor, dtype):
                 callback=callback,
             )
     except _StopTrainingError as stop:
-        x, result, stopped = monitor.x, None, stop.reason
+        x, J, result, stopped = monitor.x, monitor.J, None, stop.reason
     except _NonFiniteCostError:
-        raise ValueError(_non_finite_message(monitor.n_iter, dtype)) from None
+        raise ValueError(non_finite_message(monitor.n_iter)) from None
     except KeyboardInterrupt:
         # Ctrl-C: keep the lowest J reached (the best validation score with
         # early stopping) and say so.
-        x, result, stopped = monitor.lowest_x, None, "interrupted"
+        x, J, result, stopped = monitor.lowest_x, monitor.lowest_J, None, "interrupted"
     else:
-        x, stopped = result.x, None
+        x, J, stopped = result.x, float(result.fun), None
         n_iter = int(getattr(result, "nit", monitor.n_iter))
         if n_iter >= settings.max_iter:
             stopped = "max_iter"
@@ -492,11 +619,11 @@ def _run_optimizer(evals, x0, settings, monitor, dtype):
         if monitor.callbacks is not None:
             monitor.callbacks.close()
     if stopped == "breakdown" and monitor.n_iter == 0:  # a NaN step, nothing learnt
-        raise ValueError(_non_finite_message(0, dtype))
-    return x, result, stopped
+        raise ValueError(non_finite_message(0))
+    return x, J, result, stopped
 
 
-def _newton_polish(cost, x, tol, max_steps=5):
+def _newton_polish(cost, x, J, tol, max_steps=5):
     """Refine a minimum ``x`` of ``cost`` by Newton-Krylov steps on its gradient.
 
     A line-search optimizer can place a minimum only as well as ``J``'s
@@ -507,32 +634,29 @@ def _newton_polish(cost, x, tol, max_steps=5):
     down to ~1e-12. The step is kept only if it lowers the gradient and does
     not raise ``J`` (it stays at a minimum, never moves to a saddle).
 
-    Returns the refined ``x`` (or ``x`` itself) and the number of cost
-    evaluations used.
+    ``J`` is the cost at ``x``. Returns the refined ``x`` and the cost there
+    (or ``x`` and ``J`` themselves).
     """
-    n_evals = 0
 
     def gradient(p):
-        nonlocal n_evals
-        n_evals += 1
         return cost(p)[1]
 
-    J0, g0 = cost(x)
+    g0 = cost(x)[1]
     g0_max = np.max(np.abs(g0))
     if g0_max <= tol:
-        return x, 1
+        return x, J
     try:
         x_new = newton_krylov(gradient, x, f_tol=tol, maxiter=max_steps)
     except NoConvergence as exc:
         x_new = exc.args[0]
     except (ValueError, ArithmeticError, np.linalg.LinAlgError):
-        return x, n_evals + 1
-    J1, g1 = cost(x_new)
-    n_evals += 2
-    if (
-        np.all(np.isfinite(x_new))
-        and np.max(np.abs(g1)) < g0_max
-        and J1 <= J0 + 1e-12 * abs(J0)
-    ):
-        return x_new, n_evals
-    return x, n_evals
+        return x, J
+    if not np.all(np.isfinite(x_new)):
+        return x, J
+    try:
+        J1, g1 = cost(x_new)
+    except ArithmeticError:  # a NaN or infinite cost there
+        return x, J
+    if np.max(np.abs(g1)) < g0_max and J1 <= J + 1e-12 * abs(J):
+        return x_new, J1
+    return x, J

@@ -6,9 +6,11 @@ problem, in scikit-learn's words), so a fit can set its fitted attributes in
 one place at the end.
 """
 
+import collections.abc
 import numbers
 
 import numpy as np
+import scipy.sparse
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import check_random_state, check_scalar
@@ -27,21 +29,33 @@ CLASSIFIER_OUTPUT_ACTIVATIONS = ("sigmoid", "softmax")
 # Parameters
 # ---------------------------------------------------------------------------
 
+#: The largest ``max_fun`` scipy's TNC takes (its C code's ``int``); the other
+#: solvers take any ``max_iter`` and ``max_fun`` (checked up to 2**1000).
+_TNC_MAX_FUN = np.iinfo(np.int32).max
+
 
 def check_hidden_layer_sizes(hidden_layer_sizes):
-    """``hidden_layer_sizes`` as a tuple of positive ints, or a clear error."""
+    """``hidden_layer_sizes`` as a tuple of positive ints, or a clear error.
+
+    An int is one hidden layer; otherwise an ordered sequence of ints: a
+    tuple, a list, a ``range`` or a 1-D numpy array. Strings and bytes
+    (which iterate as characters or byte values), sets and dicts (whose order
+    is not the user's) and iterators (used up by a first fit) are refused.
+    """
     hidden = hidden_layer_sizes
     if isinstance(hidden, numbers.Integral) and not isinstance(hidden, bool):
         hidden = (hidden,)
-    try:
-        hidden = tuple(hidden)
-    except TypeError:
+    is_sequence = isinstance(hidden, collections.abc.Sequence) and not isinstance(
+        hidden, (str, bytes, bytearray)
+    )
+    is_array = isinstance(hidden, np.ndarray) and hidden.ndim == 1
+    if not (is_sequence or is_array):
         raise TypeError(
-            "hidden_layer_sizes must be a tuple of positive ints, got "
-            f"{hidden_layer_sizes!r}."
-        ) from None
+            "hidden_layer_sizes must be an int or a sequence (tuple, list, range "
+            f"or 1-D array) of positive ints, got {hidden_layer_sizes!r}."
+        )
     for size in hidden:
-        if isinstance(size, bool) or not isinstance(size, numbers.Integral):
+        if isinstance(size, (bool, np.bool_)) or not isinstance(size, numbers.Integral):
             raise TypeError(
                 f"hidden_layer_sizes must contain ints, got {hidden_layer_sizes!r}."
             )
@@ -63,7 +77,8 @@ def check_params(est):
     if not np.isfinite(est.alpha):
         raise ValueError(f"alpha must be finite, got {est.alpha!r}.")
     check_scalar(est.max_iter, "max_iter", numbers.Integral, min_val=1)
-    check_scalar(est.tol, "tol", numbers.Real, min_val=0.0)
+    if not (isinstance(est.tol, str) and est.tol == "auto"):
+        check_scalar(est.tol, "tol", numbers.Real, min_val=0.0)
     solver = canonical_solver(est.solver)
     if solver is None:
         raise ValueError(
@@ -105,6 +120,11 @@ def check_params(est):
     check_scalar(est.n_iter_no_change, "n_iter_no_change", numbers.Integral, min_val=1)
     check_scalar(est.max_fun, "max_fun", numbers.Integral, min_val=1)
     _check_finite_and_not_bool(est)
+    if solver == "TNC" and est.max_fun > _TNC_MAX_FUN:
+        raise ValueError(
+            f"max_fun == {est.max_fun}, must be <= {_TNC_MAX_FUN} with "
+            "solver='TNC' (scipy's TNC counts evaluations in a C int)."
+        )
     return hidden, solver
 
 
@@ -160,32 +180,64 @@ def _check_label_types(y):
         )
 
 
-def check_sample_weight(sample_weight, n_samples):
-    """``sample_weight`` as float64, finite, >= 0 with a positive sum, or None."""
+def check_sample_weight(sample_weight, n_samples, name="sample_weight"):
+    """``sample_weight`` as float64, finite, >= 0 with a positive sum, or None.
+
+    ``name`` is the parameter named in the errors (``sample_weight_val``).
+    """
     if sample_weight is None:
         return None
     sample_weight = np.asarray(sample_weight)
     if sample_weight.ndim == 0:
         sample_weight = np.full(n_samples, sample_weight, dtype=np.float64)
     if sample_weight.dtype.kind not in "biuf":
-        raise ValueError(
-            f"sample_weight must be numeric, got dtype {sample_weight.dtype}."
-        )
+        raise ValueError(f"{name} must be numeric, got dtype {sample_weight.dtype}.")
     sample_weight = sample_weight.astype(np.float64)
     if sample_weight.shape != (n_samples,):
         raise ValueError(
-            f"sample_weight.shape == {sample_weight.shape}, expected ({n_samples},)!"
+            f"{name}.shape == {sample_weight.shape}, expected ({n_samples},)!"
         )
     if not np.all(np.isfinite(sample_weight)):
-        raise ValueError("sample_weight contains NaN or infinity.")
+        raise ValueError(f"{name} contains NaN or infinity.")
     if np.any(sample_weight < 0):
-        raise ValueError("Negative values in data passed to sample_weight.")
-    if not sample_weight.sum() > 0:
+        raise ValueError(f"Negative values in data passed to {name}.")
+    if not np.any(sample_weight > 0):  # (their sum may overflow)
         raise ValueError(
-            "The sum of sample_weight is zero; at least one sample must have "
+            f"The sum of {name} is zero; at least one sample must have "
             "a positive weight."
         )
     return sample_weight
+
+
+def scale_sample_weight(sample_weight):
+    """``(sample_weight * 2**-e, e)``: the weights, the largest scaled into [0.5, 1).
+
+    ``J`` depends on the weights only through their ratios and through
+    ``alpha / sum(sample_weight)``, so weights scaled by ``2**-e`` with
+    ``alpha`` scaled alike (:func:`scale_alpha`) give the same ``J``. A power
+    of two scales exactly: the fit is bitwise the one with the weights as
+    given, except that weights near the ends of the float range (whose sum
+    would overflow, or which float32 data would hold as ``inf`` or 0) become
+    ordinary numbers.
+    """
+    if sample_weight is None:
+        return None, 0
+    _, exponent = np.frexp(np.max(sample_weight))
+    return np.ldexp(sample_weight, -exponent), int(exponent)
+
+
+def scale_alpha(alpha, exponent):
+    """``alpha * 2**-exponent``, for weights scaled by :func:`scale_sample_weight`."""
+    with np.errstate(over="ignore"):
+        scaled = float(np.ldexp(alpha, -exponent))
+    if not np.isfinite(scaled):
+        raise ValueError(
+            f"alpha / sum(sample_weight) overflows float64 (alpha={alpha!r}): "
+            "sample_weight is too small for alpha. J's penalty is alpha / "
+            "(2 sum(sample_weight)) times the sum of the squared Theta entries; "
+            "scale sample_weight up or lower alpha."
+        )
+    return scaled
 
 
 # ---------------------------------------------------------------------------
@@ -199,13 +251,14 @@ def encode_labels(y, output_activation, previous=None):
     Parameters
     ----------
     y : array-like of shape (n_samples,) or (n_samples, n_labels)
-        Class labels, or a multilabel indicator matrix.
+        Class labels, or a multilabel indicator matrix of 0s and 1s.
     output_activation : {"sigmoid", "softmax"}
         A softmax needs one label per sample and one unit per class (two for
         binary ``y``).
     previous : LabelBinarizer or None
-        The encoding of the previous fit (warm start): ``y`` must have the
-        same classes, and is encoded the same way.
+        The encoding of the previous fit (warm start): ``y`` must be the same
+        type of target with the same classes (or number of labels), and is
+        encoded the same way.
 
     Returns
     -------
@@ -219,6 +272,9 @@ def encode_labels(y, output_activation, previous=None):
         y = column_or_1d(y, warn=True)
     _check_label_types(y)
     check_classification_targets(y)
+    y_type = type_of_target(y)
+    if y_type == "multilabel-indicator":
+        _check_indicator_values(y)
     binarizer = previous
     if binarizer is None:
         binarizer = LabelBinarizer().fit(y)
@@ -228,8 +284,8 @@ def encode_labels(y, output_activation, previous=None):
                 f"data, but the data contains only one class: "
                 f"{binarizer.classes_[0]!r}."
             )
-    elif type_of_target(y) != "multilabel-indicator":
-        _check_same_classes(np.unique(y), binarizer.classes_)
+    else:
+        _check_same_target(y, y_type, binarizer)
     if output_activation == "softmax" and binarizer.y_type_ == "multilabel-indicator":
         raise ValueError(
             "output_activation='softmax' needs one label per sample (binary "
@@ -249,6 +305,49 @@ def indicator_matrix(binarizer, y, output_activation):
     if output_activation == "softmax" and Y.shape[1] == 1:
         Y = np.hstack([1 - Y, Y])  # binary: one softmax unit per class
     return Y
+
+
+def _check_indicator_values(y):
+    """Refuse a multilabel indicator matrix holding values other than 0 and 1.
+
+    scikit-learn calls any 2-D ``y`` of at most two integer values an
+    indicator matrix, ``{0, 2}`` and ``{-1, 1}`` included; the cost reads
+    each entry as the probability that the label is present, so anything but
+    0 and 1 would train on garbage (and a negative cost).
+    """
+    values = np.unique(y.data if scipy.sparse.issparse(y) else np.asarray(y))
+    if not np.isin(values, (0, 1)).all():
+        raise ValueError(
+            "y is a multilabel indicator matrix (2-D, at most two integer "
+            "values), which must hold only 0 (label absent) and 1 (label "
+            f"present); got the values {values.tolist()}. Map them to 0 and 1 "
+            "first, e.g. y = (y == y.max()).astype(int)."
+        )
+
+
+def _describe_target(y_type, n_outputs):
+    if y_type == "multilabel-indicator":
+        return f"a multilabel indicator matrix of {n_outputs} labels"
+    return f"{y_type} labels"
+
+
+def _check_same_target(y, y_type, binarizer):
+    """Warm start: ``y`` must be the same kind of target as the previous fit's."""
+    multilabel = y_type == "multilabel-indicator"
+    was_multilabel = binarizer.y_type_ == "multilabel-indicator"
+    n_labels = np.shape(y)[1] if multilabel else None
+    if multilabel != was_multilabel or (
+        multilabel and n_labels != len(binarizer.classes_)
+    ):
+        raise ValueError(
+            "warm_start needs the same type of target as the previous fit: "
+            "previously "
+            f"{_describe_target(binarizer.y_type_, len(binarizer.classes_))}, "
+            f"now {_describe_target(y_type, n_labels)}. Set warm_start=False "
+            "to fit a new model."
+        )
+    if not multilabel:
+        _check_same_classes(np.unique(y), binarizer.classes_)
 
 
 def encode_continuous_targets(y, previous_n_outputs=None):
@@ -281,12 +380,60 @@ def encode_continuous_targets(y, previous_n_outputs=None):
     return Y
 
 
+def encode_validation_labels(y_val, binarizer, output_activation):
+    """Encode ``y_val`` as the training labels were: the 0/1 matrix ``Y_val``.
+
+    ``y_val`` may hold a subset of the training classes, but no label the
+    training data did not have (the network has no output unit for it).
+    Returns ``(y_val, Y_val)``: the labels (a column made 1-D) and their
+    0/1 matrix, uint8, with the columns of the training targets.
+    """
+    if isinstance(y_val, np.ndarray) and y_val.ndim == 2 and y_val.shape[1] == 1:
+        y_val = column_or_1d(y_val, warn=True)
+    _check_label_types(y_val)
+    check_classification_targets(y_val)
+    classes = binarizer.classes_
+    multilabel_val = type_of_target(y_val) == "multilabel-indicator"
+    if binarizer.y_type_ == "multilabel-indicator":
+        if not multilabel_val or np.shape(y_val)[1] != len(classes):
+            raise ValueError(
+                "y is a multilabel indicator matrix with "
+                f"{len(classes)} columns, so y_val must be one too; got "
+                f"y_val of type {type_of_target(y_val)!r} and shape "
+                f"{np.shape(y_val)}."
+            )
+    elif multilabel_val:
+        raise ValueError(
+            "y_val is a multilabel indicator matrix, but y is not; pass "
+            "y_val labels of the same kind as y."
+        )
+    else:
+        seen = set(classes.tolist())
+        unseen = [v for v in np.unique(y_val).tolist() if v not in seen]
+        if unseen:
+            raise ValueError(
+                f"y_val has labels not seen in training: {unseen}; the network "
+                f"was trained on the classes {classes.tolist()}."
+            )
+    return y_val, indicator_matrix(binarizer, y_val, output_activation)
+
+
 def _check_same_classes(new_classes, classes):
     if not np.array_equal(np.sort(new_classes), np.sort(np.asarray(classes))):
         raise ValueError(
             "warm_start can only be used where `y` has the same classes as "
             f"in the previous call to fit. Previously got {classes}, "
             f"`y` has {new_classes}."
+        )
+
+
+def check_same_output_activation(previous, output_activation):
+    """Warm start: the output layer must be the previous fit's."""
+    if previous != output_activation:
+        raise ValueError(
+            "warm_start needs the same output_activation as the previous fit: "
+            f"previously {previous!r}, now {output_activation!r}. Set "
+            "warm_start=False to fit a new model."
         )
 
 
@@ -343,8 +490,8 @@ def split_validation(X, Y, y, sample_weight, validation_fraction, stratify, rng)
     train : tuple
         ``(X, Y, y, sample_weight)`` of the training rows.
     validation : tuple
-        ``(X_val, y_val, sample_weight_val)``; the weights are None when
-        unset or all zero.
+        ``(X_val, Y_val, y_val, sample_weight_val)``; the weights are None
+        when unset or all zero.
     """
     n_samples = X.shape[0]
     if n_samples < 2:
@@ -364,7 +511,7 @@ def split_validation(X, Y, y, sample_weight, validation_fraction, stratify, rng)
                 "early_stopping=True left only samples of zero weight for "
                 "training; lower validation_fraction or change sample_weight."
             )
-    validation = (X[val], y[val], sw_val)
+    validation = (X[val], Y[val], y[val], sw_val)
     return (X[train], Y[train], y[train], sample_weight), validation
 
 

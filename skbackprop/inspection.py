@@ -9,8 +9,8 @@ afterwards):
   ``Theta(1)`` per hidden unit, as a grid of images: the course's picture of
   what the hidden units look for in the input image.
 * :class:`LossCurveDisplay` draws the cost ``J`` after each optimizer
-  iteration (``loss_curve_``), and the validation scores when the estimator
-  recorded them.
+  iteration (``loss_curve_``), and the validation loss and scores when the
+  estimator recorded them.
 
 matplotlib is an optional dependency, imported only when something is drawn.
 """
@@ -257,12 +257,16 @@ class HiddenUnitsDisplay:
 
 
 class LossCurveDisplay:
-    """The cost ``J`` after each optimizer iteration, and validation scores.
+    """The cost ``J`` after each optimizer iteration, and the validation curves.
 
     Draws ``loss_curve_`` against the iteration number. When the estimator
-    also recorded ``validation_scores_`` (a score on held-out data per
-    iteration, with early stopping), they are drawn on a second y axis on the
-    right, since a score and the cost have different scales.
+    also recorded curves on validation data (with ``early_stopping``, or
+    ``X_val`` passed to ``fit``), draws ``validation_loss_curve_``, the cost
+    without the penalty on the validation data, on the same axes (dashed),
+    and ``validation_scores_`` on a second y axis on the right, since a score
+    and the cost have different scales. The training curve includes the
+    penalty, the validation curve does not: a validation loss that turns up
+    while ``J`` still falls is overfitting.
 
     Use :meth:`from_estimator` to make one from a fitted network.
 
@@ -274,17 +278,22 @@ class LossCurveDisplay:
         A validation score per iteration, or None.
     name : str or None, default=None
         Label of the loss curve in the legend.
+    validation_loss_curve : array-like of shape (n_iter,) or None, default=None
+        The cost without the penalty on the validation data per iteration,
+        or None.
 
     Attributes
     ----------
     line_ : matplotlib.lines.Line2D
         The loss curve.
+    validation_loss_line_ : matplotlib.lines.Line2D or None
+        The validation loss curve, or None when there is none.
     validation_line_ : matplotlib.lines.Line2D or None
         The validation scores, or None when there are none.
     validation_ax_ : matplotlib.axes.Axes or None
         The right-hand axes of the validation scores, or None.
     ax_ : matplotlib.axes.Axes
-        Axes of the loss curve.
+        Axes of the loss curves.
     figure_ : matplotlib.figure.Figure
         Figure holding the axes.
 
@@ -298,21 +307,29 @@ class LossCurveDisplay:
     >>> from skbackprop import BackpropClassifier
     >>> from skbackprop.inspection import LossCurveDisplay
     >>> X, y = load_iris(return_X_y=True)
-    >>> clf = BackpropClassifier(hidden_layer_sizes=(5,), tol=1e-4, random_state=0)
-    >>> clf = clf.fit(X, y)
+    >>> clf = BackpropClassifier(hidden_layer_sizes=(5,), random_state=0)
+    >>> clf = clf.fit(X[::2], y[::2], X_val=X[1::2], y_val=y[1::2])
     >>> display = LossCurveDisplay.from_estimator(clf)
-    >>> len(display.line_.get_ydata()) == clf.n_iter_
+    >>> len(display.validation_loss_line_.get_ydata()) == clf.n_iter_
     True
     """
 
-    def __init__(self, *, loss_curve, validation_scores=None, name=None):
+    def __init__(
+        self,
+        *,
+        loss_curve,
+        validation_scores=None,
+        name=None,
+        validation_loss_curve=None,
+    ):
         self.loss_curve = loss_curve
         self.validation_scores = validation_scores
         self.name = name
+        self.validation_loss_curve = validation_loss_curve
 
     @classmethod
     def from_estimator(cls, estimator, *, name=None, ax=None):
-        """Draw the loss curve of a fitted network.
+        """Draw the loss curves of a fitted network.
 
         Parameters
         ----------
@@ -331,16 +348,16 @@ class LossCurveDisplay:
         """
         network = _final_estimator(estimator)
         check_is_fitted(network, "loss_curve_")
-        validation_scores = getattr(network, "validation_scores_", None)
         display = cls(
             loss_curve=network.loss_curve_,
-            validation_scores=validation_scores,
+            validation_scores=getattr(network, "validation_scores_", None),
             name=type(network).__name__ if name is None else name,
+            validation_loss_curve=getattr(network, "validation_loss_curve_", None),
         )
         return display.plot(ax=ax)
 
     def plot(self, ax=None, *, name=None):
-        """Draw the loss curve (and the validation scores, if any).
+        """Draw the loss curve (and the validation curves, if any).
 
         Parameters
         ----------
@@ -353,8 +370,8 @@ class LossCurveDisplay:
         Returns
         -------
         display : LossCurveDisplay
-            The display, with ``line_``, ``validation_line_``,
-            ``validation_ax_``, ``ax_`` and ``figure_``.
+            The display, with ``line_``, ``validation_loss_line_``,
+            ``validation_line_``, ``validation_ax_``, ``ax_`` and ``figure_``.
         """
         loss = np.asarray(self.loss_curve, dtype=np.float64).ravel()
         if loss.size == 0:
@@ -362,11 +379,8 @@ class LossCurveDisplay:
                 "loss_curve is empty: the optimizer ran no iteration, so there "
                 "is nothing to draw."
             )
-        scores = self.validation_scores
-        if scores is not None:
-            scores = np.asarray(scores, dtype=np.float64).ravel()
-            if scores.size == 0:
-                scores = None
+        scores = _curve_or_none(self.validation_scores)
+        validation_loss = _curve_or_none(self.validation_loss_curve)
         plt = _import_pyplot("LossCurveDisplay")
 
         if ax is None:
@@ -376,9 +390,20 @@ class LossCurveDisplay:
         (self.line_,) = ax.plot(np.arange(1, loss.size + 1), loss, label=label)
         ax.set_xlabel("iteration")
         ax.set_ylabel("cost J (training)")
+        handles = [self.line_]
+        self.validation_loss_line_ = None
+        if validation_loss is not None:
+            (self.validation_loss_line_,) = ax.plot(
+                np.arange(1, validation_loss.size + 1),
+                validation_loss,
+                linestyle="--",
+                color="tab:green",
+                label="validation loss (no penalty)",
+            )
+            ax.set_ylabel("cost J")
+            handles.append(self.validation_loss_line_)
         self.validation_ax_ = None
         self.validation_line_ = None
-        handles = [self.line_]
         if scores is not None:
             self.validation_ax_ = ax.twinx()
             (self.validation_line_,) = self.validation_ax_.plot(
@@ -398,3 +423,11 @@ class LossCurveDisplay:
         self.ax_ = ax
         self.figure_ = ax.figure
         return self
+
+
+def _curve_or_none(curve):
+    """``curve`` as a 1-D float array, or None when it is None or empty."""
+    if curve is None:
+        return None
+    curve = np.asarray(curve, dtype=np.float64).ravel()
+    return curve if curve.size else None

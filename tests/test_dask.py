@@ -87,11 +87,13 @@ def _chunked(*arrays, rows=ROWS):
     ]
 
 
-def _fit(X, y, sample_weight=None, **params):
+def _fit(X, y, sample_weight=None, fit_params=None, **params):
     params = {"hidden_layer_sizes": (4,), "max_iter": 20, "random_state": 0, **params}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        return BackpropClassifier(**params).fit(X, y, sample_weight=sample_weight)
+        return BackpropClassifier(**params).fit(
+            X, y, sample_weight=sample_weight, **(fit_params or {})
+        )
 
 
 def _assert_same_fit(a, b, atol=1e-9, loss_atol=1e-12):
@@ -328,7 +330,9 @@ def test_regressor_on_dask_equals_in_memory(client, digits):
     assert one_output.predict(Xd).shape == (240,)
     rng = check_random_state(0)
     init_thetas(stopped.layer_sizes_, None, rng)
-    _, (X_val, Y_val, _) = _dask_data.split_validation(Xd, Yd, Yd, None, 0.1, None, rng)
+    _, (X_val, _, Y_val, _) = _dask_data.split_validation(
+        Xd, Yd, Yd, None, 0.1, None, rng
+    )
     r2 = r2_score(Y_val, stopped.predict(X_val.compute()))
     assert stopped.best_validation_score_ == pytest.approx(r2, abs=1e-12)
     with pytest.raises(ValueError, match="y contains NaN"):
@@ -401,10 +405,12 @@ def test_hold_out_is_chosen_and_stratified_per_block(client, digits):
     y = y % 3
     Xd, yd = _chunked(X, y)
     Yd = _chunked(np.eye(3, dtype=np.uint8)[y])[0]
-    (X_tr, Y_tr, y_tr, _), (X_val, y_val, sw_val) = _dask_data.split_validation(
+    (X_tr, Y_tr, y_tr, _), validation = _dask_data.split_validation(
         Xd, Yd, yd, None, 0.1, yd, np.random.RandomState(0)
     )
+    X_val, Y_val, y_val, sw_val = validation
     assert sw_val is None
+    np.testing.assert_array_equal(Y_val, np.eye(3)[y_val])
     assert X_val.chunks[0] == (6, 6, 6, 6)  # ceil(0.1 * 60) rows from each block
     assert X_tr.chunks[0] == (54, 54, 54, 54)
     for b in range(4):
@@ -428,7 +434,7 @@ def test_early_stopping_trains_on_the_rest_and_scores_the_hold_out(client, digit
     rng = check_random_state(0)
     init_thetas(clf.layer_sizes_, None, rng)
     Yd = _chunked(clf._label_binarizer.transform(y).astype(np.uint8))[0]
-    (X_tr, _, y_tr, _), (X_val, y_val, _) = _dask_data.split_validation(
+    (X_tr, _, y_tr, _), (X_val, _, y_val, _) = _dask_data.split_validation(
         Xd, Yd, yd, None, 0.1, yd, rng
     )
     X_val = X_val.compute()
@@ -438,6 +444,35 @@ def test_early_stopping_trains_on_the_rest_and_scores_the_hold_out(client, digit
         clf.layer_sizes_, X_tr.compute(), clf._label_binarizer.transform(y_tr), 1.0
     )(unroll(clf.thetas_))[0]
     assert abs(clf.loss_ - J) < 1e-12
+
+
+def test_a_validation_set_on_dask_is_scored_as_in_memory(client, digits):
+    # fit(X, y, X_val=..., y_val=...): X_val stays on the workers (its output
+    # layer comes back), the scores and validation losses are the in-memory
+    # ones, to rounding, with a dask or a numpy training set.
+    X, y = digits
+    X_tr, y_tr, X_val, y_val = X[:180], y[:180], X[180:], y[180:]
+    w_val = np.arange(60) % 3 + 1.0
+    kwargs = {"X_val": X_val, "y_val": y_val, "sample_weight_val": w_val}
+    in_memory = _fit(X_tr, y_tr, fit_params=kwargs)
+    X_val_d, y_val_d, w_val_d = _chunked(X_val, y_val, w_val, rows=25)
+    dask_kwargs = {"X_val": X_val_d, "y_val": y_val_d, "sample_weight_val": w_val_d}
+    for X_fit, y_fit in (_chunked(X_tr, y_tr), (X_tr, y_tr)):
+        on_dask = _fit(X_fit, y_fit, fit_params=dask_kwargs)
+        _assert_same_fit(on_dask, in_memory)
+        np.testing.assert_allclose(
+            on_dask.validation_scores_, in_memory.validation_scores_, atol=1e-12
+        )
+        np.testing.assert_allclose(
+            on_dask.validation_loss_curve_,
+            in_memory.validation_loss_curve_,
+            rtol=1e-12,
+        )
+    with pytest.raises(ValueError, match="X_val is not valid input.*features"):
+        _fit(
+            *_chunked(X_tr, y_tr),
+            fit_params={"X_val": _poisoned(X_val[:, :5]), "y_val": y_val},
+        )
 
 
 def test_early_stopping_needs_blocks_of_two_rows(client, digits):

@@ -177,9 +177,34 @@ def test_loss_curve_draws_validation_scores_when_present():
     assert display.ax_.get_legend() is None
 
 
+def test_loss_curve_draws_the_validation_loss_curve():
+    X, y = load_digits(return_X_y=True)
+    X = X / 16.0
+    est = BackpropClassifier(hidden_layer_sizes=(5,), random_state=0)
+    est.fit(X[:300], y[:300], X_val=X[300:400], y_val=y[300:400])
+    display = LossCurveDisplay.from_estimator(est, name="net")
+    # On the axes of J (same units), dashed; the scores on the twin axes.
+    assert display.validation_loss_line_.axes is display.ax_
+    assert display.validation_loss_line_.get_linestyle() == "--"
+    x, y_drawn = display.validation_loss_line_.get_data()
+    np.testing.assert_array_equal(x, np.arange(1, est.n_iter_ + 1))
+    np.testing.assert_array_equal(y_drawn, est.validation_loss_curve_)
+    np.testing.assert_array_equal(
+        display.validation_line_.get_data()[1], est.validation_scores_
+    )
+    legend = display.validation_ax_.get_legend()
+    assert [t.get_text() for t in legend.get_texts()] == [
+        "net: loss J",
+        "validation loss (no penalty)",
+        "validation score",
+    ]
+    _assert_not_blank(_rendered_pixels(display.figure_))
+
+
 def test_loss_curve_without_validation_scores():
     display = LossCurveDisplay(loss_curve=[3.0, 2.0], validation_scores=[]).plot()
     assert display.validation_line_ is None
+    assert display.validation_loss_line_ is None
     assert display.line_.get_label() == "loss J"
     legend = display.ax_.get_legend()
     assert [t.get_text() for t in legend.get_texts()] == ["loss J"]

@@ -82,3 +82,17 @@ def test_bad_names_are_refused():
         NetworkLoss((2, 1), activation="logistic")
     with pytest.raises(ValueError, match="output_activation must be one of"):
         NetworkLoss((2, 1), output_activation=["softmax"])
+
+
+@pytest.mark.parametrize("output_activation", ["sigmoid", "softmax"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_data_loss_is_the_cost_without_penalty(problem, output_activation, weighted):
+    layer_sizes, X, Y, w, params = problem
+    w = w if weighted else None
+    loss = NetworkLoss(layer_sizes, "tanh", output_activation, alpha=5.0)
+    z = loss.forward(roll(params, layer_sizes), X)
+    J0, _ = cost_function(params, layer_sizes, X, Y, 0.0, w, "tanh", output_activation)
+    assert loss.data_loss(z, Y.astype(np.uint8), w) == pytest.approx(J0, rel=1e-12)
+    # The penalty is what alpha adds: J(alpha) - data loss.
+    J5, _ = cost_function(params, layer_sizes, X, Y, 5.0, w, "tanh", output_activation)
+    assert J5 > J0

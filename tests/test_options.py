@@ -204,19 +204,19 @@ def test_solver_names_are_case_insensitive(small):
 
 @pytest.fixture(scope="module")
 def convex_reference(iris):
-    # Without a hidden layer the cost is convex: every solver must find the
-    # same minimum.
+    # Without a hidden layer the cost is convex: every solver trained to
+    # convergence (tol=0) must find the same minimum.
     X, y = iris
-    return BackpropClassifier(hidden_layer_sizes=(), alpha=1.0, random_state=0).fit(
-        X, y
-    )
+    return BackpropClassifier(
+        hidden_layer_sizes=(), alpha=1.0, tol=0, random_state=0
+    ).fit(X, y)
 
 
 @pytest.mark.parametrize("solver", SOLVERS)
 def test_every_solver_finds_the_convex_minimum(iris, convex_reference, solver):
     X, y = iris
     clf = BackpropClassifier(
-        hidden_layer_sizes=(), alpha=1.0, solver=solver, random_state=1
+        hidden_layer_sizes=(), alpha=1.0, solver=solver, tol=0, random_state=1
     ).fit(X, y)
     np.testing.assert_allclose(
         unroll(clf.thetas_), unroll(convex_reference.thetas_), rtol=1e-6, atol=1e-7
@@ -456,9 +456,9 @@ def test_early_stopping_holds_out_validation_fraction(iris, monkeypatch):
     seen = []
     original = BackpropClassifier._validation_score
 
-    def spy(self, nn_params, layer_sizes, validation, encoding):
-        seen.append(validation[1])
-        return original(self, nn_params, layer_sizes, validation, encoding)
+    def spy(self, z, y_val, sample_weight_val, encoding):
+        seen.append(y_val)
+        return original(self, z, y_val, sample_weight_val, encoding)
 
     monkeypatch.setattr(BackpropClassifier, "_validation_score", spy)
     clf = BackpropClassifier(
@@ -483,9 +483,9 @@ def test_early_stopping_on_tiny_data(monkeypatch):
     held_out = []
     original = BackpropClassifier._validation_score
 
-    def spy(self, nn_params, layer_sizes, validation, encoding):
-        held_out.append(validation[1])
-        return original(self, nn_params, layer_sizes, validation, encoding)
+    def spy(self, z, y_val, sample_weight_val, encoding):
+        held_out.append(y_val)
+        return original(self, z, y_val, sample_weight_val, encoding)
 
     monkeypatch.setattr(BackpropClassifier, "_validation_score", spy)
     X = np.arange(16.0).reshape(8, 2)
@@ -548,14 +548,19 @@ def test_verbose_prints_one_line_per_iteration(iris, capsys, solver):
         random_state=0,
     ).fit(X, y)
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].split() == ["iter", "J", "|grad|", "val.", "score", "time", "(s)"]
+    assert lines[0].split() == [
+        *("iter", "J", "|grad|", "val.", "loss", "val.", "score", "time", "(s)")
+    ]
     rows = [line.split() for line in lines[2 : 2 + clf.n_iter_]]
     assert [int(r[0]) for r in rows] == list(range(1, clf.n_iter_ + 1))
     np.testing.assert_allclose([float(r[1]) for r in rows], clf.loss_curve_, rtol=1e-9)
     np.testing.assert_allclose(
-        [float(r[3]) for r in rows], clf.validation_scores_, atol=1e-6
+        [float(r[3]) for r in rows], clf.validation_loss_curve_, atol=1e-6
     )
-    assert all(float(r[2]) >= 0 and float(r[4]) >= 0 for r in rows)
+    np.testing.assert_allclose(
+        [float(r[4]) for r in rows], clf.validation_scores_, atol=1e-6
+    )
+    assert all(float(r[2]) >= 0 and float(r[5]) >= 0 for r in rows)
 
 
 def test_verbose_zero_prints_nothing(small, capsys):
@@ -710,7 +715,11 @@ def test_trust_krylov_breakdown_keeps_last_iterate(small):
     # the Newton refinement finishes the job, with no warning.
     X, y = small
     clf = BackpropClassifier(
-        hidden_layer_sizes=(3,), solver="trust-krylov", max_iter=200, random_state=1
+        hidden_layer_sizes=(3,),
+        solver="trust-krylov",
+        max_iter=200,
+        tol=0,
+        random_state=1,
     )
     with warnings.catch_warnings():
         warnings.simplefilter("error")

@@ -24,7 +24,7 @@ from sklearn.preprocessing import StandardScaler
 
 from skbackprop import BackpropClassifier, BackpropRegressor
 from skbackprop._compat import HAS_SKLEARN_CALLBACKS
-from skbackprop.backprop import cost_function, init_thetas, roll, unroll
+from skbackprop.backprop import cost_function, init_thetas, unroll
 
 SOLVERS = ["L-BFGS-B", "CG", "BFGS", "TNC", "Newton-CG", "trust-ncg", "trust-krylov"]
 
@@ -395,9 +395,9 @@ def test_early_stopping_score_is_the_weighted_r2_of_the_hold_out(
     seen = []
     original = BackpropRegressor._validation_score
 
-    def spy(self, nn_params, layer_sizes, validation, encoding):
-        score = original(self, nn_params, layer_sizes, validation, encoding)
-        seen.append((nn_params.copy(), validation, score))
+    def spy(self, z, y_val, sample_weight_val, encoding):
+        score = original(self, z, y_val, sample_weight_val, encoding)
+        seen.append((z.copy(), y_val, sample_weight_val, score))
         return score
 
     monkeypatch.setattr(BackpropRegressor, "_validation_score", spy)
@@ -410,11 +410,11 @@ def test_early_stopping_score_is_the_weighted_r2_of_the_hold_out(
     )
     fit_quietly(reg, X, y, sample_weight=w)
     assert len(seen) == reg.n_iter_
-    params, (X_val, y_val, sw_val), score = seen[-1]
+    z, y_val, sw_val, score = seen[-1]
     assert len(y_val) == 30  # 25% of 120 rows, a plain random hold-out
     assert (sw_val is None) == (not weighted)
-    h = forward(roll(params, reg.layer_sizes_), X_val)
-    assert score == pytest.approx(r2_score(y_val, h, sample_weight=sw_val), rel=1e-12)
+    assert score == pytest.approx(r2_score(y_val, z, sample_weight=sw_val), rel=1e-12)
+    assert reg.validation_scores_ == [s[-1] for s in seen]
 
 
 def test_early_stopping_with_a_single_held_out_sample():

@@ -38,6 +38,7 @@ from skbackprop.backprop import cost_function, init_thetas, unroll
 _rng = np.random.RandomState(0)
 X = _rng.normal(size=(30, 4))
 y = np.arange(30) % 3
+Y_INDICATOR = np.c_[y == 0, y == 1, y == 2].astype(int)  # multilabel y
 FEATURES = ["a", "b", "c", "d"]
 SOLVERS = solver_module._SOLVERS
 LINE_SEARCH_SOLVERS = ("L-BFGS-B", "CG", "BFGS", "TNC", "Newton-CG")
@@ -73,7 +74,8 @@ class Bad:
     sample_weight: object = None
     method: str = "fit"
     #: "unfitted": called on a new estimator; "fitted": on one fitted on ``X``;
-    #: "frame": on one fitted on ``X`` as a DataFrame with columns FEATURES.
+    #: "frame": on one fitted on ``X`` as a DataFrame with columns FEATURES;
+    #: "multilabel": on one fitted on ``X`` and ``Y_INDICATOR``.
     states: tuple = ("unfitted", "fitted")
     doc: str = ""  # the input, as the docs page names it
 
@@ -163,6 +165,21 @@ BAD_INPUTS = [
         y=np.c_[y, y[::-1]],
     ),
     Bad("y-single-class", ValueError, "only one class", y=np.zeros(30)),
+    # A 2-D y of at most two integer values is an indicator matrix to
+    # scikit-learn, whatever the values; the cost needs 0 and 1.
+    *[
+        Bad(f"y-indicator-{name}", ValueError, "must hold only 0 .* and 1", y=y_)
+        for name, y_ in [
+            ("0-2", 2 * Y_INDICATOR),
+            ("minus1-1", 2 * Y_INDICATOR - 1),
+            ("1-2", Y_INDICATOR + 1),
+            ("3-7", 4 * Y_INDICATOR + 3),
+            ("float-0-2", 2.0 * Y_INDICATOR),
+            ("uint8-0-255", (255 * Y_INDICATOR).astype(np.uint8)),
+            ("sparse-0-2", scipy.sparse.csr_matrix(2 * Y_INDICATOR)),
+            ("only-2s", np.full((30, 3), 2)),
+        ]
+    ],
     Bad("one-sample", ValueError, "only one class", X=X[:1], y=y[:1]),
     # --- sample_weight --------------------------------------------------
     Bad(
@@ -196,6 +213,18 @@ BAD_INPUTS = [
         sample_weight=np.ones(29),
     ),
     Bad(
+        "sample_weight-tiny-for-alpha",
+        ValueError,
+        r"alpha / sum\(sample_weight\) overflows",
+        sample_weight=np.full(30, 1e-320),
+    ),
+    Bad(
+        "sample_weight-small-for-alpha",
+        ValueError,
+        r"NaN or infinite.*alpha / \(2 sum\(sample_weight\)\) = 1.67e\+298",
+        sample_weight=np.full(30, 1e-300),
+    ),
+    Bad(
         "sample_weight-strings",
         ValueError,
         "sample_weight must be numeric",
@@ -206,7 +235,26 @@ BAD_INPUTS = [
         Bad(f"{name}={value!r}", error, match, params={name: value})
         for name, value, error, match in [
             ("hidden_layer_sizes", None, TypeError, "hidden_layer_sizes must be"),
-            ("hidden_layer_sizes", "5", TypeError, "hidden_layer_sizes must contain"),
+            *[
+                (
+                    "hidden_layer_sizes",
+                    sizes,
+                    TypeError,
+                    "hidden_layer_sizes must be an",
+                )
+                for sizes in [
+                    "5",
+                    "",
+                    b"\x05",
+                    bytearray(b"\x05"),
+                    {3, 4},
+                    frozenset({3}),
+                    {3: 1},
+                    np.array([[3]]),
+                    np.array(3),
+                    2.0,
+                ]
+            ],
             ("hidden_layer_sizes", (2.5,), TypeError, "must contain ints"),
             ("hidden_layer_sizes", (True,), TypeError, "must contain ints"),
             ("hidden_layer_sizes", (0,), ValueError, "must contain positive ints"),
@@ -281,6 +329,40 @@ BAD_INPUTS = [
         y=y + 10,
         states=("fitted",),
     ),
+    *[
+        Bad(
+            f"warm_start-{name}",
+            ValueError,
+            "warm_start needs the same type of target",
+            params={"warm_start": True},
+            y=y_,
+            states=(state,),
+        )
+        for name, state, y_ in [
+            ("labels-after-multilabel", "multilabel", y),
+            ("multilabel-after-labels", "fitted", Y_INDICATOR),
+            ("4-labels-after-3", "multilabel", np.c_[Y_INDICATOR, Y_INDICATOR[:, :1]]),
+            ("2-labels-after-3", "multilabel", Y_INDICATOR[:, :2]),
+        ]
+    ],
+    Bad(
+        "warm_start-new-output_activation",
+        ValueError,
+        "warm_start needs the same output_activation as the previous fit: "
+        "previously 'sigmoid', now 'softmax'",
+        params={"warm_start": True, "output_activation": "softmax"},
+        states=("fitted",),
+    ),
+    # scipy's TNC counts evaluations in a C int.
+    *[
+        Bad(
+            f"max_fun={max_fun}-TNC",
+            ValueError,
+            f"max_fun == {max_fun}, must be <= 2147483647 with solver='TNC'",
+            params={"solver": "TNC", "max_fun": max_fun},
+        )
+        for max_fun in (2**31, 2**63, 2**64)
+    ],
     Bad(
         "warm_start-new-layer-sizes",
         ValueError,
@@ -353,11 +435,13 @@ BAD_INPUTS = [
 
 @pytest.fixture(scope="module")
 def fitted_pickles():
-    """Pickled estimators fitted on ``X`` (array) and on ``X`` (DataFrame)."""
+    """Pickled estimators fitted on ``X`` (array), on ``X`` (DataFrame) and on
+    ``X`` with the multilabel ``Y_INDICATOR``."""
     est = BackpropClassifier(hidden_layer_sizes=(3,), random_state=0, tol=1e-4)
     return {
         "fitted": pickle.dumps(clone(est).fit(X, y)),
         "frame": pickle.dumps(clone(est).fit(pd.DataFrame(X, columns=FEATURES), y)),
+        "multilabel": pickle.dumps(clone(est).fit(X, Y_INDICATOR)),
     }
 
 
@@ -397,7 +481,7 @@ def test_bad_input_is_refused_and_estimator_unchanged(case, state, fitted_pickle
         with pytest.raises(NotFittedError):
             est.predict(X)
     else:
-        est.predict(X if state == "fitted" else pd.DataFrame(X, columns=FEATURES))
+        est.predict(pd.DataFrame(X, columns=FEATURES) if state == "frame" else X)
 
 
 def test_bad_input_table_ids_are_unique():
@@ -693,7 +777,11 @@ def test_relu_fit_does_not_warn_at_its_kinks():
     X_iris, y_iris = iris_scaled()
     for solver in SOLVERS:
         est = BackpropClassifier(
-            hidden_layer_sizes=(5,), activation="relu", solver=solver, random_state=0
+            hidden_layer_sizes=(5,),
+            activation="relu",
+            solver=solver,
+            tol=0,
+            random_state=0,
         )
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -773,7 +861,9 @@ def test_fit_ends_at_a_minimum_or_warns(data, params):
         X_, y_ = load_iris(return_X_y=True)
     elif data == "iris-1e100":
         X_ = X_ * 1e100
-    est = BackpropClassifier(random_state=0, **params)
+    # tol=0: the optimizer's own stopping rule, which must end at a minimum
+    # or warn (the default plateau rule stops short of one, on purpose).
+    est = BackpropClassifier(random_state=0, tol=0, **params)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         est.fit(X_, y_)
@@ -797,7 +887,9 @@ def test_converged_fit_does_not_warn(solver, dtype):
     X_iris = X_iris.astype(dtype)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        est = BackpropClassifier(hidden_layer_sizes=(3,), solver=solver, alpha=1.0)
+        est = BackpropClassifier(
+            hidden_layer_sizes=(3,), solver=solver, alpha=1.0, tol=0
+        )
         est.set_params(random_state=0).fit(X_iris, y_iris)
     assert est.n_iter_ < est.max_iter
 
@@ -830,11 +922,13 @@ def test_same_random_state_gives_bitwise_identical_fits(solver):
 
 @pytest.mark.parametrize("solver", ["L-BFGS-B", "CG", "BFGS"])
 def test_fit_does_not_depend_on_row_order_or_weights_vs_repeats(solver):
-    """Same data, other rounding: the fits agree to far below 1e-8."""
+    """Same data, other rounding: the fits agree to far below 1e-8 (at tol=0)."""
     X_iris, y_iris = iris_scaled()
     w = np.random.RandomState(0).randint(0, 4, len(y_iris))
     order = np.random.RandomState(1).permutation(len(y_iris))
-    est = BackpropClassifier(hidden_layer_sizes=(5,), solver=solver, random_state=0)
+    est = BackpropClassifier(
+        hidden_layer_sizes=(5,), solver=solver, tol=0, random_state=0
+    )
     weighted = clone(est).fit(X_iris, y_iris, sample_weight=w)
     repeated = clone(est).fit(np.repeat(X_iris, w, 0), np.repeat(y_iris, w))
     shuffled = clone(est).fit(X_iris[order], y_iris[order], sample_weight=w[order])

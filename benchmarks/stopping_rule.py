@@ -1,0 +1,173 @@
+"""The study that chose the default stopping rule (``tol="auto"``).
+
+For each dataset, one tight fit (``tol=0``: until J stops decreasing) records
+``J`` after every iteration (``loss_curve_``) and the test accuracy after
+every iteration (the test rows passed as ``X_val``/``y_val``, which without
+``early_stopping`` are only scored). A stopping rule does not change the
+optimizer's path before it stops, so where each candidate rule would have
+stopped, and the test accuracy there, are read off the recorded curves. Two
+families of rules over a window of ``n`` iterations are compared:
+
+* ``rel``: J fell by at most ``tol`` times its current value,
+  ``J[k - n] - J[k] <= tol * J[k]``;
+* ``fall`` (the one built, :meth:`skbackprop._solver.Monitor.plateau`, which
+  decides here): J fell by at most ``tol`` times its whole fall since the
+  first iteration, ``J[k - n] - J[k] <= tol * (J[1] - J[k])``.
+
+The table gives, per rule and dataset, the iterations run (a fit's time is
+about proportional to them) and the test accuracy minus the tight fit's, in
+points.
+
+Datasets: scikit-learn's iris, wine, breast_cancer and digits (standardised;
+5 stratified 70/30 splits each, results averaged), and the MNIST rows of the
+out-of-the-box benchmark (8,000 training / 2,000 test rows of the MNIST test
+set, pixels / 255) with 25 and 100 hidden units. Every other parameter is
+BackpropClassifier's default.
+
+Usage (from the repository root)::
+
+    python benchmarks/stopping_rule.py            # all datasets (~5 minutes)
+    python benchmarks/stopping_rule.py --no-mnist # the bundled sets only
+    python benchmarks/stopping_rule.py --save curves.json  # keep the curves
+    python benchmarks/stopping_rule.py --load curves.json  # the tables only
+"""
+
+import argparse
+import json
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+from sklearn.datasets import load_breast_cancer, load_digits, load_iris, load_wine
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import StratifiedShuffleSplit
+from sklearn.preprocessing import StandardScaler
+
+from skbackprop import BackpropClassifier
+from skbackprop._solver import Monitor, SolverSettings
+
+DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
+
+
+def relative_stop(loss_curve, tol, window):
+    """Where ``J[k - n] - J[k] <= tol * J[k]`` stops (1-based), or the end."""
+    J = np.asarray(loss_curve)
+    for k in range(window, len(J)):
+        if J[k - window] - J[k] <= tol * abs(J[k]):
+            return k + 1
+    return len(J)
+
+
+def fall_stop(loss_curve, tol, window):
+    """Where the Monitor's plateau rule stops (1-based), or the end."""
+    settings = SolverSettings("L-BFGS-B", len(loss_curve) + 1, tol, 10**9)
+    monitor = Monitor(settings, n_iter_no_change=window)
+    for k, J in enumerate(loss_curve, start=1):
+        monitor.loss_curve.append(J)
+        if monitor.plateau() is not None:
+            return k
+    return len(loss_curve)
+
+
+def tight_fit(X, y, X_test, y_test, hidden=(25,), max_iter=1000):
+    """One tight fit's record: J and test accuracy per iteration, its size, time."""
+    clf = BackpropClassifier(
+        hidden_layer_sizes=hidden, tol=0, max_iter=max_iter, random_state=0
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        start = time.perf_counter()
+        clf.fit(X, y, X_val=X_test, y_val=y_test)
+        seconds = time.perf_counter() - start
+    return {
+        "J": clf.loss_curve_,
+        "acc": clf.validation_scores_,
+        "rows": X.shape[0],
+        "params": sum(t.size for t in clf.thetas_),
+        "seconds": seconds,
+    }
+
+
+def bundled_splits(load, n_splits=5):
+    X, y = load(return_X_y=True)
+    splits = StratifiedShuffleSplit(n_splits=n_splits, test_size=0.3, random_state=0)
+    for train, test in splits.split(X, y):
+        scaler = StandardScaler().fit(X[train])
+        yield scaler.transform(X[train]), y[train], scaler.transform(X[test]), y[test]
+
+
+def mnist_split(data_dir):
+    from bench_fit import MNIST_FILES, load_idx  # noqa: PLC0415 - optional data
+
+    X = load_idx(Path(data_dir) / MNIST_FILES[0]).reshape(-1, 784) / 255.0
+    y = load_idx(Path(data_dir) / MNIST_FILES[1]).astype(np.int64)
+    return X[:8000], y[:8000], X[8000:], y[8000:]
+
+
+def record(args):
+    """``{dataset: [tight-fit records]}``, fitted or loaded."""
+    if args.load:
+        return json.loads(Path(args.load).read_text())
+    records = {}
+    for name, load in [
+        ("iris", load_iris),
+        ("wine", load_wine),
+        ("breast_cancer", load_breast_cancer),
+        ("digits", load_digits),
+    ]:
+        records[name] = [tight_fit(*split) for split in bundled_splits(load)]
+    if not args.no_mnist:
+        split = mnist_split(args.data)
+        for hidden in ((25,), (100,)):
+            records[f"MNIST {hidden}"] = [tight_fit(*split, hidden=hidden)]
+    if args.save:
+        Path(args.save).write_text(json.dumps(records))
+    return records
+
+
+def print_tables(records):
+    print("Tight fits (tol=0, max_iter=1000), averaged over the splits:")
+    print(
+        f"{'dataset':<14} {'rows x params':>13} {'iters':>6} {'seconds':>8} "
+        f"{'test acc':>8}"
+    )
+    for name, fits in records.items():
+        print(
+            f"{name:<14} {fits[0]['rows'] * fits[0]['params']:>13.2g} "
+            f"{np.mean([len(f['J']) for f in fits]):>6.0f} "
+            f"{np.mean([f['seconds'] for f in fits]):>8.2f} "
+            f"{100 * np.mean([f['acc'][-1] for f in fits]):>8.2f}"
+        )
+    print("\nWhere each rule stops: iterations, test accuracy - tight fit's (points)")
+    print(f"{'rule':>4} {'tol':>6} {'n':>3} " + "".join(f"{n:>15}" for n in records))
+    rules = [
+        ("rel", relative_stop, t, n) for t in (1e-3, 3e-3, 1e-2, 2e-2) for n in (5, 10)
+    ]
+    rules += [
+        ("fall", fall_stop, t, n)
+        for t in (3e-4, 1e-3, 2e-3, 3e-3, 5e-3, 1e-2)
+        for n in (5, 10, 20)
+    ]
+    for kind, stop, tol, window in rules:
+        row = f"{kind:>4} {tol:>6.0e} {window:>3d} "
+        for fits in records.values():
+            stops = [stop(f["J"], tol, window) for f in fits]
+            gain = np.mean(
+                [f["acc"][k - 1] - f["acc"][-1] for f, k in zip(fits, stops)]
+            )
+            row += f"{np.mean(stops):>8.0f} {100 * gain:>+6.2f}"
+        print(row)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", default=str(DEFAULT_DATA), help="MNIST folder")
+    parser.add_argument("--no-mnist", action="store_true")
+    parser.add_argument("--save", default=None, help="write the curves to a JSON file")
+    parser.add_argument("--load", default=None, help="read the curves from it")
+    print_tables(record(parser.parse_args(argv)))
+
+
+if __name__ == "__main__":
+    main()
