@@ -3,23 +3,28 @@
 `ONNX <https://onnx.ai>`_ stores a model as a graph of standard operators that
 a runtime such as onnxruntime evaluates without Python, numpy or
 scikit-learn. skl2onnx converts scikit-learn estimators and pipelines to that
-format; this module teaches it :class:`~skbackprop.BackpropClassifier`, with
+format; this module teaches it :class:`~skbackprop.BackpropClassifier` and
+:class:`~skbackprop.BackpropRegressor`, with
 :func:`skl2onnx.update_registered_converter`, the route skl2onnx documents
 for an estimator it does not ship a converter for.
 
-* :func:`to_onnx` registers the converter and converts, in one call.
-* :func:`register_converters` only registers it, for code that calls
+* :func:`to_onnx` registers the converters and converts, in one call.
+* :func:`register_converters` only registers them, for code that calls
   :func:`skl2onnx.to_onnx` or :func:`skl2onnx.convert_sklearn` itself.
 
 Either converts the network on its own or as a step of a
 :class:`~sklearn.pipeline.Pipeline` (after a scaler, say), for every hidden
-activation and output layer, and binary, multiclass and multilabel targets.
+activation and output layer, binary, multiclass and multilabel targets, and
+one or several regression targets.
 
 The exported graph is the forward pass the estimator computes: one ``Gemm``
 per layer, ``z(l+1) = a(l) Theta(l)[:, 1:]^T + Theta(l)[:, 0]``, the hidden
 activation between layers, then the output layer's head. It computes in
-float64 for a float64 input and in float32 otherwise, and has skl2onnx's two
-classifier outputs: ``label``, as
+float64 for a float64 input and in float32 otherwise. A regressor's head is
+the identity: one output, ``variable``, as
+:meth:`~skbackprop.BackpropRegressor.predict` (of shape ``(N,)`` when the
+training ``y`` was 1-D, ``(N, n_outputs)`` otherwise). A classifier has
+skl2onnx's two classifier outputs: ``label``, as
 :meth:`~skbackprop.BackpropClassifier.predict` (integer and boolean labels
 as int64, string labels as strings; for a multilabel target the 0/1
 indicator matrix), and ``probabilities``, as
@@ -41,11 +46,13 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from ._classifier import BackpropClassifier
+from ._regressor import BackpropRegressor
 
 __all__ = ["register_converters", "to_onnx"]
 
-# The name skl2onnx knows the classifier's converter by.
+# The names skl2onnx knows the converters by.
 _CLASSIFIER_ALIAS = "SkbackpropBackpropClassifier"
+_REGRESSOR_ALIAS = "SkbackpropBackpropRegressor"
 
 # The classifier options the converter accepts, with their allowed values
 # (the first is the default): skl2onnx's ZipMap of the probabilities, class
@@ -74,12 +81,13 @@ def _import_skl2onnx():
 
 
 def register_converters():
-    """Register skbackprop's converter with skl2onnx.
+    """Register skbackprop's converters with skl2onnx.
 
     Afterwards :func:`skl2onnx.to_onnx` and :func:`skl2onnx.convert_sklearn`
-    convert a fitted :class:`~skbackprop.BackpropClassifier`, on its own or
-    as a step of a :class:`~sklearn.pipeline.Pipeline`. Calling it again
-    registers the same converter again, which is harmless.
+    convert a fitted :class:`~skbackprop.BackpropClassifier` or
+    :class:`~skbackprop.BackpropRegressor`, on its own or as a step of a
+    :class:`~sklearn.pipeline.Pipeline`. Calling it again registers the same
+    converters again, which is harmless.
 
     Raises
     ------
@@ -91,8 +99,6 @@ def register_converters():
     to_onnx : Register and convert in one call.
     """
     skl2onnx = _import_skl2onnx()
-    # A regressor registers here too: its own shape calculator, and a converter
-    # that ends _forward_z_nodes with an identity head.
     skl2onnx.update_registered_converter(
         BackpropClassifier,
         _CLASSIFIER_ALIAS,
@@ -100,20 +106,27 @@ def register_converters():
         _convert_classifier,
         options=_CLASSIFIER_OPTIONS,
     )
+    skl2onnx.update_registered_converter(
+        BackpropRegressor,
+        _REGRESSOR_ALIAS,
+        _regressor_shape_calculator,
+        _convert_regressor,
+    )
 
 
 def to_onnx(model, X=None, *, zipmap=False, options=None, **kwargs):
     """Convert a fitted model (a network, or a Pipeline ending in one) to ONNX.
 
-    Registers the converter (:func:`register_converters`) and returns
+    Registers the converters (:func:`register_converters`) and returns
     :func:`skl2onnx.to_onnx` ``(model, X, options=options, **kwargs)``, with
-    one default changed: the probabilities are a plain array
+    one default changed: a classifier's probabilities are a plain array
     (``zipmap=False``).
 
     Parameters
     ----------
     model : estimator
-        A fitted :class:`~skbackprop.BackpropClassifier`, or any model skl2onnx
+        A fitted :class:`~skbackprop.BackpropClassifier` or
+        :class:`~skbackprop.BackpropRegressor`, or any model skl2onnx
         converts that contains one, such as a
         :class:`~sklearn.pipeline.Pipeline`.
     X : array-like of shape (n_samples, n_features), default=None
@@ -216,6 +229,47 @@ def _onnx_class_labels(classes):
     )
 
 
+def _check_input(operator, n_outputs):
+    """Check the operator's input and return the fitted estimator.
+
+    The input must be one float or int64 matrix, as wide as the network's
+    input layer, and the operator must have ``n_outputs`` outputs.
+
+    Raises
+    ------
+    sklearn.exceptions.NotFittedError
+        If the estimator is not fitted.
+    ValueError
+        If the input's width differs from ``n_features_in_``.
+    """
+    from skl2onnx.common.data_types import (
+        DoubleTensorType,
+        FloatTensorType,
+        Int64TensorType,
+    )
+    from skl2onnx.common.utils import (
+        check_input_and_output_numbers,
+        check_input_and_output_types,
+    )
+
+    check_input_and_output_numbers(
+        operator, input_count_range=1, output_count_range=n_outputs
+    )
+    check_input_and_output_types(
+        operator, good_input_types=[FloatTensorType, DoubleTensorType, Int64TensorType]
+    )
+    model = operator.raw_operator
+    check_is_fitted(model)
+    input_shape = operator.inputs[0].type.shape
+    if len(input_shape) != 2 or input_shape[1] not in (None, model.n_features_in_):
+        raise ValueError(
+            f"The ONNX input has shape {list(input_shape)}, but the network takes "
+            f"(N, {model.n_features_in_}): pass rows of the training data's width "
+            "as X, or an input type of shape [None, n_features_in_]."
+        )
+    return model
+
+
 def _classifier_shape_calculator(operator):
     """skl2onnx's shape calculator for :class:`~skbackprop.BackpropClassifier`.
 
@@ -238,31 +292,10 @@ def _classifier_shape_calculator(operator):
         labels cannot be ONNX labels (int64 or strings).
     """
     from onnx import TensorProto
-    from skl2onnx.common.data_types import (
-        DoubleTensorType,
-        FloatTensorType,
-        Int64TensorType,
-        StringTensorType,
-    )
-    from skl2onnx.common.utils import (
-        check_input_and_output_numbers,
-        check_input_and_output_types,
-    )
+    from skl2onnx.common.data_types import Int64TensorType, StringTensorType
     from skl2onnx.common.utils_classifier import get_label_classes
 
-    check_input_and_output_numbers(operator, input_count_range=1, output_count_range=2)
-    check_input_and_output_types(
-        operator, good_input_types=[FloatTensorType, DoubleTensorType, Int64TensorType]
-    )
-    model = operator.raw_operator
-    check_is_fitted(model)
-    input_shape = operator.inputs[0].type.shape
-    if len(input_shape) != 2 or input_shape[1] not in (None, model.n_features_in_):
-        raise ValueError(
-            f"The ONNX input has shape {list(input_shape)}, but the network takes "
-            f"(N, {model.n_features_in_}): pass rows of the training data's width "
-            "as X, or an input type of shape [None, n_features_in_]."
-        )
+    model = _check_input(operator, n_outputs=2)
     n = operator.inputs[0].get_first_dimension()
     elem_type, _ = _onnx_class_labels(get_label_classes(operator.scope_inst, model))
     label_type = Int64TensorType if elem_type == TensorProto.INT64 else StringTensorType
@@ -305,11 +338,70 @@ def _convert_classifier(scope, operator, container):
     classes = graph.constant("classes", classes, elem_type)
     if model.thetas_[-1].shape[0] == 1:
         _binary_sigmoid_head(graph, z, classes, label, proba)
-    elif model.output_activation == "softmax":
+    elif model._fitted_output_activation == "softmax":
         graph.node("Softmax", [z], proba, axis=1)
         graph.node("Gather", [classes, _argmax(graph, z)], label, axis=0)
     else:
         _one_vs_all_head(graph, z, classes, label, proba)
+
+
+def _regressor_shape_calculator(operator):
+    """skl2onnx's shape calculator for :class:`~skbackprop.BackpropRegressor`.
+
+    Checks the input (one float or int64 matrix, as wide as the network's
+    input layer) and declares the output ``variable``: of shape ``(N,)``
+    when the training ``y`` was 1-D, as ``predict`` returns it, and
+    ``(N, n_outputs)`` otherwise. Its type, float or double, skl2onnx's
+    parser has already taken from the input's.
+
+    Parameters
+    ----------
+    operator : skl2onnx.common._topology.Operator
+        The operator whose ``raw_operator`` is the fitted estimator.
+
+    Raises
+    ------
+    sklearn.exceptions.NotFittedError
+        If the estimator is not fitted.
+    ValueError
+        If the input's width differs from ``n_features_in_``.
+    """
+    model = _check_input(operator, n_outputs=1)
+    n = operator.inputs[0].get_first_dimension()
+    operator.outputs[0].type.shape = (
+        [n] if model._y_ndim == 1 else [n, model.n_outputs_]
+    )
+
+
+def _convert_regressor(scope, operator, container):
+    """skl2onnx's converter for :class:`~skbackprop.BackpropRegressor`.
+
+    Adds the forward pass (``_forward_z_nodes``) and the identity output
+    layer, ``h(x) = z(L)``, writing the operator's output as ``predict``
+    computes it: flattened to ``(N,)`` when the training ``y`` was 1-D.
+
+    Parameters
+    ----------
+    scope : skl2onnx.common._topology.Scope
+        Gives unique names to variables and nodes.
+    operator : skl2onnx.common._topology.Operator
+        The operator whose ``raw_operator`` is the fitted estimator.
+    container : skl2onnx.common._container.ModelComponentContainer
+        The graph being built.
+    """
+    from skl2onnx.common.data_types import guess_proto_type
+
+    model = operator.raw_operator
+    proto_dtype = guess_proto_type(operator.outputs[0].type)
+    graph = _GraphBuilder(scope, container, proto_dtype)
+    x = graph.cast(operator.inputs[0].full_name, proto_dtype)
+    z = _forward_z_nodes(graph, x, model.thetas_, model.activation)
+    prediction = operator.outputs[0].full_name
+    if model._y_ndim == 1:
+        flat = graph.constant("flat", np.array([-1]), _int64())
+        graph.node("Reshape", [z, flat], prediction)
+    else:
+        graph.node("Identity", [z], prediction)
 
 
 # ---------------------------------------------------------------------------

@@ -4,7 +4,9 @@ The reference is the estimator itself: onnxruntime's labels must equal
 ``predict`` exactly and its probabilities ``predict_proba`` (to 1e-5 in
 float32), on held-out digits, for every hidden activation, output layer and
 kind of target, float32 and float64, with the network alone and after a
-StandardScaler in a Pipeline.
+StandardScaler in a Pipeline; and a regressor's output must equal ``predict``
+(to 1e-5 in float32, 1e-10 in float64) on held-out diabetes data, with
+``predict``'s shape.
 """
 
 import copy
@@ -17,12 +19,12 @@ import numpy as np
 import onnxruntime
 import pytest
 import skl2onnx
-from sklearn.datasets import load_digits
+from sklearn.datasets import load_diabetes, load_digits
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from skbackprop import BackpropClassifier
+from skbackprop import BackpropClassifier, BackpropRegressor
 from skbackprop.onnx import _onnx_class_labels, register_converters, to_onnx
 
 N_TRAIN = 1000
@@ -121,6 +123,18 @@ def test_onnxruntime_gives_predict_and_predict_proba(
     else:
         # Not a constant prediction: the comparison above has both labels.
         assert len(np.unique(outputs["label"])) >= 2
+
+
+def test_classifier_exports_the_fitted_output_layer_not_the_parameter():
+    # set_params after fit changes output_activation, not the fitted network:
+    # predict_proba keeps the output layer it was fitted with, and so must
+    # the export.
+    for fitted, changed in (("softmax", "sigmoid"), ("sigmoid", "softmax")):
+        model, scale = _fitted("sigmoid", fitted, "multiclass", False)
+        model = copy.deepcopy(model).set_params(output_activation=changed)
+        X = _held_out(np.float32, scale)
+        outputs = _run(to_onnx(model, X[:1]), X)
+        _assert_matches(model, outputs, X, TOLERANCE[np.float32])
 
 
 def test_helper_registers_and_gives_arrays():
@@ -294,3 +308,88 @@ def test_importing_skbackprop_imports_no_onnx_package():
         "assert not loaded, loaded\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# ---------------------------------------------------------------------------
+# BackpropRegressor: the identity output layer.
+# ---------------------------------------------------------------------------
+
+N_TRAIN_DIABETES = 300
+
+
+@functools.lru_cache(maxsize=1)
+def _diabetes():
+    X, y = load_diabetes(return_X_y=True)
+    # Targets scaled to unit size, as the regressor's docstring advises: the
+    # float32 tolerance is then an absolute 1e-5 on predictions of order one.
+    y = (y - y[:N_TRAIN_DIABETES].mean()) / y[:N_TRAIN_DIABETES].std()
+    return X, y
+
+
+def _regression_targets(kind):
+    _, y = _diabetes()
+    if kind == "1d":
+        return y
+    if kind == "column":  # 2-D with one output: predict keeps it 2-D
+        return y[:, np.newaxis]
+    if kind == "2d":
+        return np.column_stack([y, y**2 - 1.0])
+    raise ValueError(kind)
+
+
+@functools.cache
+def _fitted_regressor(activation, kind, in_pipeline):
+    """A small regressor fitted on the first 300 diabetes samples."""
+    X, _ = _diabetes()
+    reg = BackpropRegressor(
+        hidden_layer_sizes=(8,), activation=activation, max_iter=80, random_state=0
+    )
+    model = make_pipeline(StandardScaler(), reg) if in_pipeline else reg
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X[:N_TRAIN_DIABETES], _regression_targets(kind)[:N_TRAIN_DIABETES])
+    return model
+
+
+def _diabetes_held_out(dtype):
+    X, _ = _diabetes()
+    return X[N_TRAIN_DIABETES:].astype(dtype)
+
+
+def _assert_regression_matches(model, outputs, X, atol):
+    assert list(outputs) == ["variable"]
+    prediction = outputs["variable"]
+    expected = model.predict(X)
+    assert prediction.shape == expected.shape
+    assert prediction.dtype == expected.dtype == X.dtype
+    np.testing.assert_allclose(prediction, expected, rtol=0, atol=atol)
+
+
+@pytest.mark.parametrize("in_pipeline", [False, True], ids=["alone", "pipeline"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("kind", ["1d", "2d"])
+@pytest.mark.parametrize("activation", ["sigmoid", "tanh", "relu"])
+def test_onnxruntime_gives_regressor_predict(activation, kind, dtype, in_pipeline):
+    model = _fitted_regressor(activation, kind, in_pipeline)
+    X = _diabetes_held_out(dtype)
+    outputs = _run(to_onnx(model, X[:1]), X)
+    _assert_regression_matches(model, outputs, X, TOLERANCE[dtype])
+    expected_shape = (len(X),) if kind == "1d" else (len(X), 2)
+    assert outputs["variable"].shape == expected_shape
+    # Not a constant prediction: the comparison above is between two fits.
+    assert np.std(outputs["variable"]) > 0.1
+
+
+def test_regressor_through_skl2onnx_and_column_target():
+    # A 2-D y of one column gives (N, 1) predictions, as predict does.
+    model = _fitted_regressor("sigmoid", "column", False)
+    X = _diabetes_held_out(np.float64)
+    register_converters()
+    outputs = _run(skl2onnx.to_onnx(model, X[:1]), X)
+    assert outputs["variable"].shape == (len(X), 1)
+    _assert_regression_matches(model, outputs, X, TOLERANCE[np.float64])
+
+
+def test_unfitted_regressor_is_refused():
+    with pytest.raises(NotFittedError):
+        to_onnx(BackpropRegressor(), _diabetes_held_out(np.float32)[:1])

@@ -7,15 +7,16 @@ import warnings
 import numpy as np
 import pytest
 import skops.io as sio
-from sklearn.datasets import load_digits
+from sklearn.datasets import load_diabetes, load_digits
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from skbackprop import BackpropClassifier
+from skbackprop import BackpropClassifier, BackpropRegressor
 
 DEPLOYING_PAGE = pathlib.Path(__file__).parents[1] / "docs" / "deploying.rst"
 BACKPROP_TYPE = "skbackprop._classifier.BackpropClassifier"
+REGRESSOR_TYPE = "skbackprop._regressor.BackpropRegressor"
 
 
 def _digits_targets(kind):
@@ -114,9 +115,61 @@ def test_loading_refuses_the_network_unless_trusted(tmp_path):
         sio.load(path)
 
 
+REGRESSORS = {
+    "1-D y, early stopping": lambda: BackpropRegressor(
+        hidden_layer_sizes=(6,), early_stopping=True, random_state=0
+    ),
+    "pipeline, 2-D y, relu": lambda: make_pipeline(
+        StandardScaler(), BackpropRegressor(activation="relu", random_state=0)
+    ),
+}
+
+
+@functools.cache
+def _fit_regressor(name):
+    X, y = load_diabetes(return_X_y=True)
+    y = (y - y.mean()) / y.std()
+    if "2-D" in name:
+        y = np.column_stack([y, -y])
+    model = REGRESSORS[name]().set_params(
+        **{"backpropregressor__max_iter" if "pipeline" in name else "max_iter": 60}
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X[:300], y[:300])
+    return model, X[300:]
+
+
+@pytest.mark.parametrize("name", list(REGRESSORS))
+def test_regressor_round_trip_gives_the_same_model(name, tmp_path):
+    model, X = _fit_regressor(name)
+    path = tmp_path / "model.skops"
+    sio.dump(model, path)
+    assert sio.get_untrusted_types(file=path) == [REGRESSOR_TYPE]
+    loaded = sio.load(path, trusted=[REGRESSOR_TYPE])
+
+    assert type(loaded) is type(model)
+    net, loaded_net = _network(model), _network(loaded)
+    assert repr(loaded_net.get_params()) == repr(net.get_params())
+    for theta, loaded_theta in zip(net.thetas_, loaded_net.thetas_, strict=True):
+        assert loaded_theta.dtype == theta.dtype
+        np.testing.assert_array_equal(loaded_theta, theta)
+    assert loaded_net.n_outputs_ == net.n_outputs_
+    assert loaded_net.loss_curve_ == net.loss_curve_
+    assert loaded_net.validation_scores_ == net.validation_scores_
+    for dtype in (np.float64, np.float32):
+        Xd = X.astype(dtype)
+        prediction = loaded.predict(Xd)
+        # Same values, shape ((N,) for a 1-D y) and dtype as before saving.
+        assert prediction.shape == model.predict(Xd).shape
+        assert prediction.dtype == dtype
+        np.testing.assert_array_equal(prediction, model.predict(Xd))
+
+
 def test_user_guide_lists_every_type_to_trust():
     page = DEPLOYING_PAGE.read_text(encoding="utf-8")
-    for name in MODELS:
-        model, _, _ = _fit(name)
+    models = [_fit(name)[0] for name in MODELS]
+    models += [_fit_regressor(name)[0] for name in REGRESSORS]
+    for model in models:
         for untrusted in sio.get_untrusted_types(data=sio.dumps(model)):
             assert f"``{untrusted}``" in page, untrusted
