@@ -11,7 +11,11 @@ import os
 import re
 import warnings
 
-import skbackprop
+# SciPy's Array API support (for scikit-learn's array_api_dispatch, used by
+# the Array API example) must be on before SciPy is first imported.
+os.environ.setdefault("SCIPY_ARRAY_API", "1")
+
+import skbackprop  # noqa: E402
 
 # Examples and docstrings draw with matplotlib's non-interactive backend.
 os.environ.setdefault("MPLBACKEND", "Agg")

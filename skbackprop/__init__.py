@@ -3,12 +3,16 @@
 ``BackpropClassifier`` (logistic outputs) and ``BackpropRegressor`` (identity
 outputs, the squared-error cost) train sigmoid networks by backpropagation and
 ``scipy.optimize.minimize``; :mod:`skbackprop.backprop` holds the math as
-small functions named after the course's steps.
+small functions named after the course's steps. With scikit-learn's
+``array_api_dispatch`` both fit and predict on PyTorch, CuPy and
+array-api-strict arrays, on their device; :func:`move_to_numpy` copies such a
+fitted model back to numpy.
 """
 
 from ._classifier import BackpropClassifier
+from ._dispatch import move_to_numpy
 from ._regressor import BackpropRegressor
 
 __version__ = "0.1.0"
 
-__all__ = ["BackpropClassifier", "BackpropRegressor", "__version__"]
+__all__ = ["BackpropClassifier", "BackpropRegressor", "move_to_numpy", "__version__"]

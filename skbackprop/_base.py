@@ -6,6 +6,9 @@ subclass says how its targets (and those of a validation set) are encoded,
 how the early-stopping hold-out is stratified and scored, and what its output
 layer is. The validation data are the user's ``X_val``/``y_val`` when given,
 otherwise, with ``early_stopping``, a hold-out of the training rows.
+
+With ``array_api_dispatch`` everything follows ``X``: see
+:mod:`skbackprop._dispatch`.
 """
 
 import functools
@@ -16,7 +19,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._callbacks import FitCallbacks
-from ._compat import CallbackSupportMixin
+from ._compat import HAS_ARRAY_API, CallbackSupportMixin
+from ._dispatch import check_prediction_input, float_dtypes, follow, follow_labels
 from ._loss import NetworkLoss, is_dask_collection
 from ._solver import (
     Monitor,
@@ -34,6 +38,7 @@ from ._validation import (
     split_validation,
 )
 from .backprop import init_thetas, roll, unroll
+from .backprop._array_api import is_array_api_array, namespace_and_device, to_numpy
 
 
 def _unchanged_on_error(fit):
@@ -94,7 +99,12 @@ def _check_forward_not_nan(z):
     Overflow to ``+-inf`` alone is harmless (a saturated unit, probability 0
     or 1); NaN would be a silent wrong prediction.
     """
-    if np.isnan(z).any():
+    if is_array_api_array(z):
+        xp = namespace_and_device(z)[0]
+        has_nan = bool(xp.any(xp.isnan(z)))
+    else:
+        has_nan = np.isnan(z).any()
+    if has_nan:
         raise ValueError(
             "Forward propagation overflowed to NaN: X has values too large for "
             "float64 arithmetic with these weights. Scale the data the way the "
@@ -118,6 +128,7 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
             X, y, user_sample_weight = dask.validate_data(
                 self, X, y, sample_weight, reset=not warm
             )
+            y_given = None  # the fitted arrays stay numpy, on the client
         else:
             X, y = validate_data(
                 self,
@@ -125,9 +136,13 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
                 y,
                 multi_output=True,
                 accept_sparse=("csr", "csc"),
-                dtype=(np.float64, np.float32),
+                dtype=float_dtypes(X),
                 reset=not warm,
             )
+            # X stays where it is; the labels and weights are checked and
+            # encoded on the host (the loss moves Y and the weights to X's
+            # device once).
+            y_given, y, sample_weight = y, to_numpy(y), to_numpy(sample_weight)
             user_sample_weight = check_sample_weight(sample_weight, X.shape[0])
         # Weights scaled by powers of two, alpha alike: the same J, computable
         # for weights near the ends of the float range.
@@ -135,9 +150,7 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
         encoding, Y, sample_weight = self._encode_targets(y, sample_weight, warm)
         sample_weight, class_exponent = scale_sample_weight(sample_weight)
         alpha = scale_alpha(self.alpha, user_exponent + class_exponent)
-        validation = self._validation_data(
-            X_val, y_val, sample_weight_val, X.dtype, encoding
-        )
+        validation = self._validation_data(X_val, y_val, sample_weight_val, X, encoding)
         layer_sizes = (X.shape[1], *hidden, Y.shape[1])
         rng = check_random_state(self.random_state)
         x0 = self._initial_params(layer_sizes, warm, rng)
@@ -180,13 +193,16 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
             callbacks=callbacks.iterations,
         )
         fit = minimize_network(loss, X, Y, sample_weight, x0, settings, monitor)
-        self._store(layer_sizes, fit, encoding)
+        self._store(layer_sizes, fit, encoding, X, y_given)
         callbacks.end()
         warn_if_limit_reached(settings, fit.stopped)
         return self
 
-    def _validation_data(self, X_val, y_val, sample_weight_val, dtype, encoding):
+    def _validation_data(self, X_val, y_val, sample_weight_val, X, encoding):
         """The user's validation set, checked and encoded as the training data.
+
+        ``X_val`` is put where ``X`` is (its namespace, device and dtype), the
+        labels and weights on the host, as the training data's.
 
         Returns ``(X_val, Y_val, y_val, sample_weight_val)``, or None when
         none is given.
@@ -206,14 +222,19 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
         try:
             if dask is not None:
                 X_val, y_val, sample_weight_val = dask.validation_data(
-                    self, X_val, y_val, sample_weight_val, dtype
+                    self, X_val, y_val, sample_weight_val, X.dtype
                 )
             else:
                 X_val = validate_data(
-                    self, X_val, accept_sparse=("csr", "csc"), dtype=dtype, reset=False
+                    self,
+                    follow(X_val, X),
+                    accept_sparse=("csr", "csc"),
+                    dtype=X.dtype,
+                    reset=False,
                 )
-        except ValueError as exc:
+        except (TypeError, ValueError) as exc:
             raise ValueError(f"X_val is not valid input: {exc}") from exc
+        y_val, sample_weight_val = to_numpy(y_val), to_numpy(sample_weight_val)
         y_val, Y_val = self._encode_validation_targets(y_val, encoding)
         if Y_val.shape[0] != X_val.shape[0]:
             raise ValueError(
@@ -234,7 +255,7 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
                 "warm_start needs the same layer sizes as the previous fit: "
                 f"previously {self.layer_sizes_}, now {layer_sizes}."
             )
-        return unroll(self.thetas_)
+        return unroll([to_numpy(theta) for theta in self.thetas_])
 
     def _validator(self, loss, layer_sizes, validation, encoding):
         """``nn_params -> (score, loss)`` on the validation data, or None.
@@ -249,17 +270,25 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
         def validate(nn_params):
             with np.errstate(over="ignore"):  # a saturated unit is harmless
                 z = loss.forward(roll(nn_params, layer_sizes), X_val)
+            # Scored on the host, beside y_val: one copy of validation rows x
+            # outputs per iteration when X_val is on a device.
+            z = to_numpy(z)
             score = self._validation_score(z, y_val, sample_weight_val, encoding)
             return score, loss.data_loss(z, Y_val, sample_weight_val)
 
         return validate
 
-    def _store(self, layer_sizes, fit, encoding):
-        """Set every fitted attribute, from the solver's result."""
+    def _store(self, layer_sizes, fit, encoding, X, y):
+        """Set every fitted attribute, from the solver's result.
+
+        ``thetas_`` go to ``X``'s namespace and device, the target attributes
+        (``classes_``) to ``y``'s.
+        """
         thetas = [t.copy() for t in roll(fit.x, layer_sizes)]
         self._finish_thetas(thetas)
+        thetas = [follow(theta, X) for theta in thetas]
         for name, value in self._target_attributes(encoding).items():
-            setattr(self, name, value)
+            setattr(self, name, follow_labels(value, y))
         self.layer_sizes_ = layer_sizes
         self.thetas_ = thetas
         self.n_iter_ = fit.n_iter
@@ -277,14 +306,24 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
         loss = NetworkLoss(layer_sizes, self.activation, self._output_activation)
         return loss.forward(thetas, X)
 
-    def _output_z(self, X):
-        """Forward-propagate ``X``; return ``z(L)``, the output units' inputs."""
+    @property
+    def _output_weights(self):
+        """``Theta(L-1)``, the fitted array whose namespace ``X`` must share."""
+        return self.thetas_[-1]
+
+    def _output_z(self, X, method="predict"):
+        """Forward-propagate ``X``; return ``z(L)``, the output units' inputs.
+
+        ``method`` names the public method, for the error when ``X`` is not
+        in the namespace (and on the device) of the fitted weights.
+        """
         check_is_fitted(self)
+        check_prediction_input(self, X, method)
         X = validate_data(
             self,
             X,
             accept_sparse=("csr", "csc"),
-            dtype=(np.float64, np.float32),
+            dtype=float_dtypes(X),
             reset=False,
         )
         with np.errstate(over="ignore", invalid="ignore"):  # checked below
@@ -304,4 +343,5 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
+        tags.array_api_support = HAS_ARRAY_API
         return tags

@@ -12,13 +12,14 @@ from sklearn.base import ClassifierMixin
 from sklearn.metrics import accuracy_score
 
 from ._base import BaseBackprop, _dask_support, _lazy_on_dask, _unchanged_on_error
-from ._compat import with_callbacks
+from ._compat import get_namespace_and_device, move_to, with_callbacks
 from ._validation import (
     check_same_output_activation,
     class_sample_weight,
     encode_labels,
     encode_validation_labels,
 )
+from .backprop._array_api import is_array_api_array, to_numpy
 
 
 def _is_multilabel(binarizer):
@@ -27,6 +28,8 @@ def _is_multilabel(binarizer):
 
 def _labels_from_z(z, binarizer):
     """Predicted labels from the output units' inputs ``z(L)``."""
+    if is_array_api_array(z):
+        return _labels_on_device(z, binarizer)
     if _is_multilabel(binarizer):
         return (z > 0).astype(binarizer.classes_.dtype)
     if z.shape[1] == 1:
@@ -34,7 +37,33 @@ def _labels_from_z(z, binarizer):
     return binarizer.classes_[np.argmax(z, axis=1)]
 
 
-def _log_normalize(scores):
+def _labels_on_device(z, binarizer):
+    """The labels of an Array API ``z(L)``, in its namespace and on its device.
+
+    Numeric labels are taken on the device; string labels cannot live there,
+    so they come back as numpy (as from scikit-learn's classifiers).
+    """
+    xp, _, device = get_namespace_and_device(z)
+    classes = binarizer.classes_
+    if _is_multilabel(binarizer):
+        return xp.astype(z > 0, move_to(classes, xp=xp, device=device).dtype)
+    if z.shape[1] == 1:
+        indices = xp.astype(z[:, 0] > 0, xp.int64)
+    else:
+        indices = xp.argmax(z, axis=1)
+    if classes.dtype.kind not in "biuf":
+        return classes[to_numpy(indices)]
+    return xp.take(move_to(classes, xp=xp, device=device), indices, axis=0)
+
+
+def _log_expit(z, xp):
+    """``log(g(z))`` without overflow: scipy's for numpy, else in ``z``'s namespace."""
+    if not is_array_api_array(z):
+        return log_expit(z)
+    return -xp.logaddexp(xp.zeros_like(z), -z)
+
+
+def _log_normalize(scores, xp):
     """``scores - logsumexp(scores)`` per row: log-probabilities that sum to 1.
 
     Inputs large enough to saturate the output layer give infinite scores
@@ -43,15 +72,19 @@ def _log_normalize(scores):
     at ``+inf``; every unit at ``-inf``) gives its largest entries equal
     shares of the probability, as if they were tied at a large finite value,
     and the others 0. A finite entry far below the largest gets probability 0
-    (``exp`` underflows), which is its limit too.
+    (``exp`` underflows), which is its limit too. In ``scores``' namespace
+    (scipy's ``logsumexp`` for numpy, the same sum written out for others).
     """
-    top = np.max(scores, axis=1, keepdims=True)
-    saturated = ~np.isfinite(top[:, 0])
-    if saturated.any():
-        scores = scores.copy()
-        scores[saturated] = np.where(scores[saturated] == top[saturated], 0.0, -np.inf)
+    top = xp.max(scores, axis=1, keepdims=True)
+    saturated = ~xp.isfinite(top)
+    if bool(xp.any(saturated)):
+        tied = xp.where(scores == top, xp.zeros_like(scores), -xp.inf)
+        scores = xp.where(saturated, tied, scores)
     with np.errstate(over="ignore"):  # -1e308 - 1e308 = -inf: probability 0
-        return scores - logsumexp(scores, axis=1, keepdims=True)
+        if not is_array_api_array(scores):
+            return scores - logsumexp(scores, axis=1, keepdims=True)
+        shifted = scores - xp.max(scores, axis=1, keepdims=True)  # finite max
+        return shifted - xp.log(xp.sum(xp.exp(shifted), axis=1, keepdims=True))
 
 
 class BackpropClassifier(ClassifierMixin, BaseBackprop):
@@ -453,16 +486,17 @@ default=None
             ``classes_[1]`` (with a softmax output, ``z_1 - z_0``); otherwise
             one column per class or label.
         """
-        z = self._output_z(X)
+        z = self._output_z(X, "decision_function")
         if self._is_multilabel():
             return z
         if z.shape[1] == 1:
-            return z.ravel()
-        if len(self.classes_) == 2:  # softmax over two units
+            return z[:, 0] if is_array_api_array(z) else z.ravel()
+        if self.classes_.shape[0] == 2:  # softmax over two units
+            xp, _, _ = get_namespace_and_device(z)
             with np.errstate(over="ignore", invalid="ignore"):
                 scores = z[:, 1] - z[:, 0]
-            scores[np.isnan(scores)] = 0.0  # both units at the same infinity: a tie
-            return scores
+            # Both units at the same infinity: a tie.
+            return xp.where(xp.isnan(scores), xp.zeros_like(scores), scores)
         return z
 
     @_lazy_on_dask
@@ -484,7 +518,9 @@ default=None
         proba : ndarray of shape (n_samples, n_classes)
             Probabilities, columns in the order of ``classes_``.
         """
-        return np.exp(self.predict_log_proba(X))
+        log_proba = self._log_proba(self._output_z(X, "predict_proba"))
+        xp, _, _ = get_namespace_and_device(log_proba)
+        return xp.exp(log_proba)
 
     @_lazy_on_dask
     def predict_log_proba(self, X):
@@ -506,14 +542,18 @@ default=None
         -------
         log_proba : ndarray of shape (n_samples, n_classes)
         """
-        z = self._output_z(X)
+        return self._log_proba(self._output_z(X, "predict_log_proba"))
+
+    def _log_proba(self, z):
+        """:meth:`predict_log_proba` from ``z(L)``, in ``z``'s namespace."""
+        xp, _, _ = get_namespace_and_device(z)
         if self._is_multilabel():
-            return log_expit(z)
+            return _log_expit(z, xp)
         if z.shape[1] == 1:
-            return np.hstack([log_expit(-z), log_expit(z)])
+            return xp.concat([_log_expit(-z, xp), _log_expit(z, xp)], axis=1)
         if self._fitted_output_activation == "softmax":
-            return _log_normalize(z)
-        return _log_normalize(log_expit(z))
+            return _log_normalize(z, xp)
+        return _log_normalize(_log_expit(z, xp), xp)
 
     @_lazy_on_dask
     def predict(self, X):
@@ -530,7 +570,7 @@ default=None
             The class with the largest output ``h_k(x)``; for multilabel
             targets, each label whose ``h_k(x)`` exceeds 0.5.
         """
-        return self._labels_from_z(self._output_z(X))
+        return self._labels_from_z(self._output_z(X, "predict"))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

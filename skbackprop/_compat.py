@@ -16,11 +16,23 @@ Each difference is detected by feature, never by comparing version numbers:
 * The callback API (``sklearn.callback``, ``set_callbacks``): scikit-learn
   >= 1.9. On older releases the estimator has no ``set_callbacks`` and fits
   without callbacks; ``HAS_SKLEARN_CALLBACKS`` says which.
+* Array API dispatch (``array_api_dispatch=True``): the estimators follow
+  scikit-learn's convention with its helpers ``move_to`` and
+  ``check_same_namespace`` (scikit-learn >= 1.9), and scikit-learn accepts
+  the setting only with a recent scipy (>= 1.14). ``HAS_ARRAY_API`` says
+  whether both hold; where they do not, the estimators take numpy inputs only
+  (their ``array_api_support`` tag is False). The Array API evaluators of
+  :mod:`skbackprop.backprop` need neither.
 """
 
 import inspect
 
 import numpy as np
+from sklearn import config_context
+from sklearn.utils._array_api import (
+    _estimator_with_converted_arrays,
+    get_namespace_and_device,
+)
 from sklearn.utils.class_weight import (
     compute_class_weight as _sklearn_compute_class_weight,
 )
@@ -43,6 +55,39 @@ except ImportError:  # older scikit-learn: the estimator works without it
         return method
 
     HAS_SKLEARN_CALLBACKS = False
+
+try:  # scikit-learn's array API helpers for estimators ("everything follows X")
+    from sklearn.utils._array_api import check_same_namespace, move_to
+
+    _HAS_ARRAY_API_HELPERS = True
+except ImportError:  # older scikit-learn: numpy inputs only
+    _HAS_ARRAY_API_HELPERS = False
+
+    def check_same_namespace(X, estimator, *, attribute, method):
+        return None
+
+    def move_to(*arrays, xp, device):
+        raise ValueError(
+            "Array API inputs (array_api_dispatch=True with PyTorch, CuPy or "
+            "array-api-strict arrays) need scikit-learn >= 1.9: this one has no "
+            "sklearn.utils._array_api.move_to. Upgrade scikit-learn, or pass "
+            "numpy arrays."
+        )
+
+
+def _sklearn_accepts_array_api_dispatch():
+    """Whether ``array_api_dispatch=True`` can be set (scipy recent enough)."""
+    try:
+        with config_context(array_api_dispatch=True):
+            return True
+    except ImportError:  # scikit-learn refuses: scipy (or numpy) too old
+        return False
+    except RuntimeError:  # only SCIPY_ARRAY_API is unset: the user's to set
+        return True
+
+
+#: Whether the estimators follow scikit-learn's array API dispatch.
+HAS_ARRAY_API = _HAS_ARRAY_API_HELPERS and _sklearn_accepts_array_api_dispatch()
 
 #: Whether scikit-learn's ``compute_class_weight`` takes ``sample_weight``.
 SKLEARN_CLASS_WEIGHT_HAS_SAMPLE_WEIGHT = (
@@ -122,10 +167,15 @@ def _weighted_balanced_class_weight(classes, y, sample_weight):
 
 
 __all__ = [
+    "HAS_ARRAY_API",
     "HAS_SKLEARN_CALLBACKS",
     "SKLEARN_CLASS_WEIGHT_HAS_SAMPLE_WEIGHT",
     "CallbackSupportMixin",
     "NoConvergence",
+    "_estimator_with_converted_arrays",
+    "check_same_namespace",
     "compute_class_weight",
+    "get_namespace_and_device",
+    "move_to",
     "with_callbacks",
 ]

@@ -9,25 +9,39 @@ validation loss). It keeps
 the evaluator of the data it last saw, and with it the evaluator's work
 buffers, so an optimizer's hundreds of calls allocate nothing.
 
-The numbers come from :mod:`skbackprop.backprop`: the fast evaluator
-(:func:`~skbackprop.backprop.make_cost_function`) for numpy arrays and scipy
-sparse matrices, the R-operator for Hessian-vector products; both are tested
-against the readable reference (:func:`~skbackprop.backprop.cost_function`).
-For a ``dask.array`` the same evaluators run on each block of rows on the
-workers of a Dask cluster, and their partial sums are added up
-(:mod:`skbackprop._dask`, imported only then: :func:`dask_backend`).
+The numbers come from :mod:`skbackprop.backprop`, from the backend that
+``X``'s type selects:
+
+* numpy arrays and scipy sparse matrices: the fast CPU evaluator
+  (:func:`~skbackprop.backprop.make_cost_function`) and the R-operator for
+  Hessian-vector products;
+* arrays of any other Array API namespace (PyTorch, CuPy, array-api-strict):
+  the same passes written with the standard's operations
+  (:func:`~skbackprop.backprop.make_array_api_cost_function`), run on ``X``'s
+  device. The parameter vector stays a float64 numpy vector on the host: each
+  evaluation moves it to the device and the gradient back;
+* a ``dask.array``: the numpy evaluators on each block of rows, on the
+  workers of a Dask cluster, their partial sums added up
+  (:mod:`skbackprop._dask`, imported only then: :func:`dask_backend`). It is
+  checked first, since a dask array is an Array API array too.
+
+Every backend is tested against the readable reference
+(:func:`~skbackprop.backprop.cost_function`).
 """
 
 import numpy as np
 
 from .backprop import (
+    _array_api,
+    array_api_forward,
     check_activation,
     check_output_activation,
     forward_propagate,
+    make_array_api_cost_function,
     make_cost_function,
     make_hessian_vector_product,
 )
-from .backprop._course import _LOSS_FROM_Z, _cast_thetas
+from .backprop._course import _LOSS_FROM_Z, _cast_thetas, _compute_dtype
 
 
 def is_dask_collection(data):
@@ -97,12 +111,23 @@ class NetworkLoss:
         self._evaluator = None
 
     def _evaluator_for(self, X, Y, sample_weight):
-        """The fast evaluator of this data, built (with its buffers) on first use."""
+        """The evaluator of this data, built (with its buffers) on first use.
+
+        The numpy backend's fast evaluator, or, for an Array API ``X``, the
+        device evaluator (which moves ``Y`` and the weights to ``X``'s device
+        once, here), or, for a dask ``X``, the Dask backend's (which persists
+        the blocks on the workers, here).
+        """
         data = (X, Y, sample_weight)
         if self._data is None or any(a is not b for a, b in zip(self._data, data)):
             dask = dask_backend(X)
-            make = make_cost_function if dask is None else dask.DaskCost
-            self._evaluator = make(
+            if dask is not None:
+                build = dask.DaskCost
+            elif _array_api.is_array_api_array(X):
+                build = make_array_api_cost_function
+            else:
+                build = make_cost_function
+            self._evaluator = build(
                 self.layer_sizes,
                 X,
                 Y,
@@ -136,9 +161,10 @@ class NetworkLoss:
         ``nn_params`` (a chunk at a time with ``batch_size``, then per product);
         on Dask they stay on the workers, one block of rows each.
         """
-        if dask_backend(X) is not None:
-            evaluator = self._evaluator_for(X, Y, sample_weight)
-            return evaluator.hessian_product(nn_params)
+        if dask_backend(X) is not None or _array_api.is_array_api_array(X):
+            # Dask's passes stay on the workers; the device evaluator holds Y
+            # and the weights on the device.
+            return self._evaluator_for(X, Y, sample_weight).hessian_product(nn_params)
         return make_hessian_vector_product(
             nn_params,
             self.layer_sizes,
@@ -154,14 +180,28 @@ class NetworkLoss:
     def forward(self, thetas, X):
         """``z(L)``, the output units' inputs, of the network ``thetas`` on ``X``.
 
-        Computed in ``X``'s precision (float32 stays float32). For a dask
-        ``X`` (the early-stopping hold-out) it is computed on the workers and
-        gathered, a row of ``s_L`` numbers per example.
+        Computed in ``X``'s precision (float32 stays float32), in ``X``'s
+        namespace and on its device. For a dask ``X`` (validation data) it is
+        computed on the workers and gathered, a row of ``s_L`` numbers per
+        example.
         """
         dask = dask_backend(X)
         if dask is not None:
             return dask.forward(thetas, X, self.activation)
+        if _array_api.is_array_api_array(X):
+            return array_api_forward(thetas, X, self.activation)
         return forward_propagate(_cast_thetas(thetas, X), X, self.activation)[1]
+
+    def compute_dtype(self, X):
+        """The numpy dtype ``X`` is computed in (for messages and tolerances).
+
+        float32 data computes in float32; other data in float64, or in float32
+        on a device without float64.
+        """
+        if dask_backend(X) is not None or not _array_api.is_array_api_array(X):
+            return np.dtype(_compute_dtype(X))
+        xp, device = _array_api.namespace_and_device(X)
+        return _array_api.numpy_dtype(_array_api.compute_dtype(X, xp, device), xp)
 
     def data_loss(self, z, Y, sample_weight=None):
         """``J`` without the penalty, from the output units' inputs ``z(L)``.

@@ -13,6 +13,7 @@ from sklearn.metrics import r2_score
 from ._base import BaseBackprop, _dask_support, _lazy_on_dask, _unchanged_on_error
 from ._compat import with_callbacks
 from ._validation import encode_continuous_targets
+from .backprop._array_api import is_array_api_array
 
 
 def _score_hold_out(y_val, y_pred, sample_weight):
@@ -333,8 +334,10 @@ default=None
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             1-D when the training ``y`` was 1-D; float32 for float32 ``X``.
         """
-        z = self._output_z(X)
-        return z.ravel() if self._y_ndim == 1 else z
+        z = self._output_z(X, "predict")
+        if self._y_ndim != 1:
+            return z
+        return z[:, 0] if is_array_api_array(z) else z.ravel()
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -510,13 +510,14 @@ def minimize_network(loss, X, Y, sample_weight, x0, settings, monitor):
         lambda x: loss.loss_gradient(x, X, Y, sample_weight),
         lambda x: loss.hessian_product(x, X, Y, sample_weight),
     )
+    dtype = loss.compute_dtype(X)  # a numpy dtype, whatever X's namespace
     non_finite = functools.partial(
-        _non_finite_message, dtype=X.dtype, penalty=_penalty_factor(loss, sample_weight)
+        _non_finite_message, dtype=dtype, penalty=_penalty_factor(loss, sample_weight)
     )
     with _blas_thread_limit(X.shape[0], x0.shape[0]):
         run = _run_optimizer(evals, x0, settings, monitor, non_finite)
         x, J, stopped = _after_optimizer(
-            evals, run, settings, monitor, loss.activation, X.dtype
+            evals, run, settings, monitor, loss.activation, dtype
         )
         if J is None:  # interrupted before the first iteration: x is x0
             J = evals.at(x)[0]

@@ -20,6 +20,7 @@ from sklearn.utils.validation import check_array, column_or_1d
 from ._compat import compute_class_weight
 from ._solver import _SOLVERS, canonical_solver
 from .backprop import check_activation, check_output_activation
+from .backprop._array_api import is_array_api_array, namespace_and_device
 
 #: The classifier's output layers; identity units are the regressor's, which
 #: has no ``output_activation`` parameter.
@@ -511,8 +512,16 @@ def split_validation(X, Y, y, sample_weight, validation_fraction, stratify, rng)
                 "early_stopping=True left only samples of zero weight for "
                 "training; lower validation_fraction or change sample_weight."
             )
-    validation = (X[val], Y[val], y[val], sw_val)
-    return (X[train], Y[train], y[train], sample_weight), validation
+    validation = (_rows(X, val), Y[val], y[val], sw_val)
+    return (_rows(X, train), Y[train], y[train], sample_weight), validation
+
+
+def _rows(X, indices):
+    """The rows ``indices`` of ``X``; of an Array API ``X``, on its device."""
+    if not is_array_api_array(X):
+        return X[indices]
+    xp, device = namespace_and_device(X)
+    return xp.take(X, xp.asarray(indices, device=device), axis=0)
 
 
 def _hold_out_rows(n_samples, n_val, stratify, rng):

@@ -1,9 +1,11 @@
 """The mathematics of the course's neural network, one step per function.
 
-Every function here works on plain numpy arrays (and scipy sparse inputs) and
-follows the notation of Andrew Ng's Machine Learning course (exercise 4); see
-:mod:`skbackprop.backprop._course` for the notation. It imports only numpy
-and scipy. Four modules, one job each, every public name re-exported here:
+Every function here follows the notation of Andrew Ng's Machine Learning
+course (exercise 4); see :mod:`skbackprop.backprop._course` for the notation.
+They work on numpy arrays (and scipy sparse inputs), except ``_array_api``'s,
+which work in the Array API namespace of the data they are given. The package
+imports only numpy, scipy and array-api-compat. Its modules, one job each,
+every public name re-exported here:
 
 * ``_activations``: the units ``g`` and their derivatives, one table row per
   activation, and the output layer (sigmoid units, a softmax, or identity
@@ -15,6 +17,9 @@ and scipy. Four modules, one job each, every public name re-exported here:
 * ``_fast``: :func:`make_cost_function`, the fast CPU evaluator that training
   uses, tested against the reference;
 * ``_roperator``: exact Hessian-vector products (Pearlmutter's R-operator);
+* ``_array_api``: the same cost, gradient and Hessian-vector products in any
+  Array API namespace (PyTorch, CuPy, array-api-strict) on its device: the
+  GPU backend, tested against the reference;
 * ``_gradient_check``: the course's numerical gradient check.
 """
 
@@ -30,6 +35,11 @@ from ._activations import (
     output_activation_from_z,
     sigmoid,
     sigmoid_gradient,
+)
+from ._array_api import (
+    array_api_forward,
+    make_array_api_cost_function,
+    make_array_api_hessian_vector_product,
 )
 from ._course import (
     add_regularization_gradient,
@@ -84,6 +94,9 @@ __all__ = [
     "hessian_vector_product",
     "make_hessian_vector_product",
     "make_cost_function",
+    "make_array_api_cost_function",
+    "make_array_api_hessian_vector_product",
+    "array_api_forward",
     "backprop_loop",
     "numerical_gradient",
     "debug_initialize_weights",

@@ -50,15 +50,34 @@ def _relu_times_gradient_inplace(delta, a):
     return delta
 
 
+def _sigmoid_xp(z, xp):
+    """``g(z) = 1 / (1 + exp(-z))`` in any Array API namespace.
+
+    Four elementwise passes, as the fast evaluator's (on a GPU they, not the
+    arithmetic, cost the time). ``exp(-z)`` overflows to ``inf`` for very
+    negative ``z`` and ``g`` is then 0 exactly; numpy-backed namespaces
+    (array-api-strict) would warn of it, so their warning is silenced.
+    """
+    with np.errstate(over="ignore"):
+        return 1.0 / (1.0 + xp.exp(-z))
+
+
 @dataclass(frozen=True)
 class _Unit:
-    """One hidden-unit activation: ``g``, and ``g'`` and ``g''`` from ``a``."""
+    """One hidden-unit activation: ``g``, and ``g'`` and ``g''`` from ``a``.
+
+    The ``_xp`` forms take the Array API namespace ``xp`` of their argument
+    (the GPU backend, :mod:`skbackprop.backprop._array_api`).
+    """
 
     g: object  # g(z, out=None)
     g_inplace: object  # z <- g(z), the fast evaluator's form
     gradient_from_a: object  # g'(z) from a = g(z)
     second_derivative_from_a: object  # g''(z) from a = g(z)
     times_gradient_inplace: object  # delta <- delta .* g'(z), overwriting a
+    g_xp: object  # g(z, xp)
+    gradient_from_a_xp: object  # g'(z) from a, (a, xp)
+    second_derivative_from_a_xp: object  # g''(z) from a, (a, xp)
 
 
 _UNITS = {
@@ -68,6 +87,9 @@ _UNITS = {
         gradient_from_a=lambda a: a * (1.0 - a),
         second_derivative_from_a=lambda a: a * (1.0 - a) * (1.0 - 2.0 * a),
         times_gradient_inplace=_sigmoid_times_gradient_inplace,
+        g_xp=_sigmoid_xp,
+        gradient_from_a_xp=lambda a, xp: a * (1.0 - a),
+        second_derivative_from_a_xp=lambda a, xp: a * (1.0 - a) * (1.0 - 2.0 * a),
     ),
     "tanh": _Unit(
         g=lambda z, out=None: np.tanh(z, out=out),
@@ -75,6 +97,9 @@ _UNITS = {
         gradient_from_a=lambda a: 1.0 - a * a,
         second_derivative_from_a=lambda a: -2.0 * a * (1.0 - a * a),
         times_gradient_inplace=_tanh_times_gradient_inplace,
+        g_xp=lambda z, xp: xp.tanh(z),
+        gradient_from_a_xp=lambda a, xp: 1.0 - a * a,
+        second_derivative_from_a_xp=lambda a, xp: -2.0 * a * (1.0 - a * a),
     ),
     "relu": _Unit(
         g=lambda z, out=None: np.maximum(z, 0, out=out),
@@ -83,6 +108,9 @@ _UNITS = {
         # The derivative of a step: zero wherever it exists.
         second_derivative_from_a=np.zeros_like,
         times_gradient_inplace=_relu_times_gradient_inplace,
+        g_xp=lambda z, xp: 0.5 * (z + xp.abs(z)),  # max(z, 0), exactly
+        gradient_from_a_xp=lambda a, xp: xp.astype(a > 0, a.dtype),
+        second_derivative_from_a_xp=lambda a, xp: xp.zeros_like(a),
     ),
 }
 
