@@ -21,7 +21,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ._callbacks import FitCallbacks
 from ._compat import HAS_ARRAY_API, CallbackSupportMixin
 from ._dispatch import check_prediction_input, float_dtypes, follow, follow_labels
-from ._loss import NetworkLoss
+from ._loss import NetworkLoss, is_dask_collection
 from ._solver import (
     Monitor,
     SolverSettings,
@@ -63,6 +63,36 @@ def _unchanged_on_error(fit):
     return wrapper
 
 
+def _dask_support(data):
+    """:mod:`skbackprop._dask_data` when ``data`` is a Dask collection, else None.
+
+    The module is imported only then (and says what to install without dask).
+    """
+    if not is_dask_collection(data):
+        return None
+    from . import _dask_data
+
+    return _dask_data
+
+
+def _lazy_on_dask(predict):
+    """Decorate a prediction method: a dask ``X`` gives a lazy dask array.
+
+    The method runs on each block of rows where it lies
+    (:func:`skbackprop._dask_data.map_row_blocks`), so predicting a large set
+    never gathers it.
+    """
+
+    @functools.wraps(predict)
+    def wrapper(self, X):
+        dask = _dask_support(X)
+        if dask is None:
+            return predict(self, X)
+        return dask.map_row_blocks(self, predict.__name__, X)
+
+    return wrapper
+
+
 def _check_forward_not_nan(z):
     """Refuse a forward pass that overflowed into NaN (``inf - inf``).
 
@@ -93,19 +123,27 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
     def _fit(self, X, y, sample_weight, X_val=None, y_val=None, sample_weight_val=None):
         hidden, solver = check_params(self)
         warm = self.warm_start and hasattr(self, "thetas_")
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            multi_output=True,
-            accept_sparse=("csr", "csc"),
-            dtype=float_dtypes(X),
-            reset=not warm,
-        )
-        # X stays where it is; the labels and weights are checked and encoded
-        # on the host (the loss moves Y and the weights to X's device once).
-        y_given, y, sample_weight = y, to_numpy(y), to_numpy(sample_weight)
-        user_sample_weight = check_sample_weight(sample_weight, X.shape[0])
+        dask = _dask_support(X)  # the data stay on the cluster's workers
+        if dask is not None:
+            X, y, user_sample_weight = dask.validate_data(
+                self, X, y, sample_weight, reset=not warm
+            )
+            y_given = None  # the fitted arrays stay numpy, on the client
+        else:
+            X, y = validate_data(
+                self,
+                X,
+                y,
+                multi_output=True,
+                accept_sparse=("csr", "csc"),
+                dtype=float_dtypes(X),
+                reset=not warm,
+            )
+            # X stays where it is; the labels and weights are checked and
+            # encoded on the host (the loss moves Y and the weights to X's
+            # device once).
+            y_given, y, sample_weight = y, to_numpy(y), to_numpy(sample_weight)
+            user_sample_weight = check_sample_weight(sample_weight, X.shape[0])
         # Weights scaled by powers of two, alpha alike: the same J, computable
         # for weights near the ends of the float range.
         sample_weight, user_exponent = scale_sample_weight(user_sample_weight)
@@ -118,7 +156,8 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
         x0 = self._initial_params(layer_sizes, warm, rng)
         warn_if_bfgs_is_large(solver, x0.shape[0])
         if self.early_stopping and validation is None:
-            (X, Y, y, sample_weight), validation = split_validation(
+            split = split_validation if dask is None else dask.split_validation
+            (X, Y, y, sample_weight), validation = split(
                 X,
                 Y,
                 y,
@@ -179,14 +218,20 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
             raise ValueError("X_val is provided, but y_val was not provided.")
         if X_val is None:
             raise ValueError("y_val is provided, but X_val was not provided.")
+        dask = _dask_support(X_val)  # X_val stays on the workers, y_val comes here
         try:
-            X_val = validate_data(
-                self,
-                follow(X_val, X),
-                accept_sparse=("csr", "csc"),
-                dtype=X.dtype,
-                reset=False,
-            )
+            if dask is not None:
+                X_val, y_val, sample_weight_val = dask.validation_data(
+                    self, X_val, y_val, sample_weight_val, X.dtype
+                )
+            else:
+                X_val = validate_data(
+                    self,
+                    follow(X_val, X),
+                    accept_sparse=("csr", "csc"),
+                    dtype=X.dtype,
+                    reset=False,
+                )
         except (TypeError, ValueError) as exc:
             raise ValueError(f"X_val is not valid input: {exc}") from exc
         y_val, sample_weight_val = to_numpy(y_val), to_numpy(sample_weight_val)

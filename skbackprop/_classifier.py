@@ -11,7 +11,7 @@ from scipy.special import log_expit, logsumexp
 from sklearn.base import ClassifierMixin
 from sklearn.metrics import accuracy_score
 
-from ._base import BaseBackprop, _unchanged_on_error
+from ._base import BaseBackprop, _dask_support, _lazy_on_dask, _unchanged_on_error
 from ._compat import get_namespace_and_device, move_to, with_callbacks
 from ._validation import (
     check_same_output_activation,
@@ -112,7 +112,9 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
     :class:`~sklearn.feature_extraction.text.TfidfVectorizer`); a sparse ``X``
     is multiplied as it is by the first layer and never densified. float32
     ``X`` is computed in float32 (the optimizer's parameter vector stays
-    float64); anything else is converted to float64.
+    float64); anything else is converted to float64. A ``dask.array`` ``X``
+    chunked by rows trains across the workers of a Dask cluster, where it
+    stays, and predictions on one are lazy dask arrays (see :ref:`dask`).
 
     Parameters
     ----------
@@ -364,9 +366,10 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        X : {array-like, sparse matrix, dask array} of shape (n_samples, n_features)
             Training data; a sparse matrix is used as CSR or CSC without
-            densifying it, float32 data is computed in float32.
+            densifying it, float32 data is computed in float32, a dask array
+            chunked by rows is used on the workers that hold it.
         y : array-like of shape (n_samples,) or (n_samples, n_labels)
             Class labels of any type, or a multilabel indicator matrix of 0s
             and 1s (other values, such as ``{-1, 1}``, are refused).
@@ -415,8 +418,11 @@ default=None
                 self._fitted_output_activation, self.output_activation
             )
             previous = self._label_binarizer
-        binarizer, Y = encode_labels(y, self.output_activation, previous)
-        weights = class_sample_weight(self.class_weight, binarizer, y, sample_weight)
+        labels = _dask_support(y)  # a dask y is encoded block by block
+        encode = encode_labels if labels is None else labels.encode_labels
+        weigh = class_sample_weight if labels is None else labels.class_sample_weight
+        binarizer, Y = encode(y, self.output_activation, previous)
+        weights = weigh(self.class_weight, binarizer, y, sample_weight)
         return binarizer, Y, weights
 
     def _encode_validation_targets(self, y_val, binarizer):
@@ -464,6 +470,7 @@ default=None
         """Predicted labels from the output units' inputs ``z(L)``."""
         return _labels_from_z(z, self._label_binarizer)
 
+    @_lazy_on_dask
     def decision_function(self, X):
         """The output units' inputs ``z(L)`` (log-odds of each sigmoid output unit).
 
@@ -492,6 +499,7 @@ default=None
             return xp.where(xp.isnan(scores), xp.zeros_like(scores), scores)
         return z
 
+    @_lazy_on_dask
     def predict_proba(self, X):
         """Class probabilities.
 
@@ -514,6 +522,7 @@ default=None
         xp, _, _ = get_namespace_and_device(log_proba)
         return xp.exp(log_proba)
 
+    @_lazy_on_dask
     def predict_log_proba(self, X):
         """Logarithm of :meth:`predict_proba`, computed without ``log(0)``.
 
@@ -546,6 +555,7 @@ default=None
             return _log_normalize(z, xp)
         return _log_normalize(_log_expit(z, xp), xp)
 
+    @_lazy_on_dask
     def predict(self, X):
         """Predict class labels (or a label indicator matrix for multilabel).
 

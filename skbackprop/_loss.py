@@ -19,7 +19,11 @@ The numbers come from :mod:`skbackprop.backprop`, from the backend that
   the same passes written with the standard's operations
   (:func:`~skbackprop.backprop.make_array_api_cost_function`), run on ``X``'s
   device. The parameter vector stays a float64 numpy vector on the host: each
-  evaluation moves it to the device and the gradient back.
+  evaluation moves it to the device and the gradient back;
+* a ``dask.array``: the numpy evaluators on each block of rows, on the
+  workers of a Dask cluster, their partial sums added up
+  (:mod:`skbackprop._dask`, imported only then: :func:`dask_backend`). It is
+  checked first, since a dask array is an Array API array too.
 
 Every backend is tested against the readable reference
 (:func:`~skbackprop.backprop.cost_function`).
@@ -38,6 +42,27 @@ from .backprop import (
     make_hessian_vector_product,
 )
 from .backprop._course import _LOSS_FROM_Z, _cast_thetas, _compute_dtype
+
+
+def is_dask_collection(data):
+    """Whether ``data`` is a Dask collection, known by its type's module.
+
+    So dask is imported only once a Dask collection arrives.
+    """
+    return type(data).__module__.partition(".")[0] == "dask"
+
+
+def dask_backend(data):
+    """:mod:`skbackprop._dask` when ``data`` is a Dask collection, else None.
+
+    Without dask installed the import raises an ``ImportError`` that names
+    the extra to install.
+    """
+    if not is_dask_collection(data):
+        return None
+    from . import _dask
+
+    return _dask
 
 
 class NetworkLoss:
@@ -90,15 +115,18 @@ class NetworkLoss:
 
         The numpy backend's fast evaluator, or, for an Array API ``X``, the
         device evaluator (which moves ``Y`` and the weights to ``X``'s device
-        once, here).
+        once, here), or, for a dask ``X``, the Dask backend's (which persists
+        the blocks on the workers, here).
         """
         data = (X, Y, sample_weight)
         if self._data is None or any(a is not b for a, b in zip(self._data, data)):
-            build = (
-                make_array_api_cost_function
-                if _array_api.is_array_api_array(X)
-                else make_cost_function
-            )
+            dask = dask_backend(X)
+            if dask is not None:
+                build = dask.DaskCost
+            elif _array_api.is_array_api_array(X):
+                build = make_array_api_cost_function
+            else:
+                build = make_cost_function
             self._evaluator = build(
                 self.layer_sizes,
                 X,
@@ -130,10 +158,12 @@ class NetworkLoss:
         """``hessp(v) -> H v``, the exact Hessian of ``J`` at ``nn_params`` times ``v``.
 
         The passes that do not depend on ``v`` are computed once per
-        ``nn_params`` (a chunk at a time with ``batch_size``, then per product).
+        ``nn_params`` (a chunk at a time with ``batch_size``, then per product);
+        on Dask they stay on the workers, one block of rows each.
         """
-        if _array_api.is_array_api_array(X):
-            # The device evaluator holds Y and the weights on the device.
+        if dask_backend(X) is not None or _array_api.is_array_api_array(X):
+            # Dask's passes stay on the workers; the device evaluator holds Y
+            # and the weights on the device.
             return self._evaluator_for(X, Y, sample_weight).hessian_product(nn_params)
         return make_hessian_vector_product(
             nn_params,
@@ -151,8 +181,13 @@ class NetworkLoss:
         """``z(L)``, the output units' inputs, of the network ``thetas`` on ``X``.
 
         Computed in ``X``'s precision (float32 stays float32), in ``X``'s
-        namespace and on its device.
+        namespace and on its device. For a dask ``X`` (validation data) it is
+        computed on the workers and gathered, a row of ``s_L`` numbers per
+        example.
         """
+        dask = dask_backend(X)
+        if dask is not None:
+            return dask.forward(thetas, X, self.activation)
         if _array_api.is_array_api_array(X):
             return array_api_forward(thetas, X, self.activation)
         return forward_propagate(_cast_thetas(thetas, X), X, self.activation)[1]
@@ -163,7 +198,7 @@ class NetworkLoss:
         float32 data computes in float32; other data in float64, or in float32
         on a device without float64.
         """
-        if not _array_api.is_array_api_array(X):
+        if dask_backend(X) is not None or not _array_api.is_array_api_array(X):
             return np.dtype(_compute_dtype(X))
         xp, device = _array_api.namespace_and_device(X)
         return _array_api.numpy_dtype(_array_api.compute_dtype(X, xp, device), xp)

@@ -10,7 +10,7 @@ import numpy as np
 from sklearn.base import RegressorMixin
 from sklearn.metrics import r2_score
 
-from ._base import BaseBackprop, _unchanged_on_error
+from ._base import BaseBackprop, _dask_support, _lazy_on_dask, _unchanged_on_error
 from ._compat import with_callbacks
 from ._validation import encode_continuous_targets
 from .backprop._array_api import is_array_api_array
@@ -287,7 +287,12 @@ default=None
     def _encode_targets(self, y, sample_weight, warm):
         """``(encoding, Y, sample_weight)``: the targets' shape, ``y`` as a float
         matrix with one column per output, and the weights unchanged."""
-        Y = encode_continuous_targets(y, self.n_outputs_ if warm else None)
+        previous = self.n_outputs_ if warm else None
+        dask = _dask_support(y)  # a dask y is checked and kept on the workers
+        if dask is None:
+            Y = encode_continuous_targets(y, previous)
+        else:
+            Y = dask.encode_continuous_targets(y, previous)
         encoding = {"n_outputs_": Y.shape[1], "_y_ndim": np.ndim(y)}
         return encoding, Y, sample_weight
 
@@ -315,6 +320,7 @@ default=None
     # Prediction
     # ------------------------------------------------------------------
 
+    @_lazy_on_dask
     def predict(self, X):
         """Predict the targets, ``h(x) = z(L)``.
 

@@ -287,17 +287,25 @@ def encode_labels(y, output_activation, previous=None):
             )
     else:
         _check_same_target(y, y_type, binarizer)
+    if output_activation == "softmax" and binarizer.y_type_ == "multilabel-indicator":
+        raise ValueError(
+            "output_activation='softmax' needs one label per sample (binary "
+            "or multiclass y), but y is a multilabel indicator matrix; use "
+            "output_activation='sigmoid' for multilabel targets."
+        )
+    return binarizer, indicator_matrix(binarizer, y, output_activation)
+
+
+def indicator_matrix(binarizer, y, output_activation):
+    """The course's 0/1 matrix ``Y`` of the labels ``y`` (already checked), uint8.
+
+    Row by row: a Dask backend encodes each block of rows with the binarizer
+    :func:`encode_labels` fitted on the labels of all of them.
+    """
     Y = binarizer.transform(y).astype(np.uint8)
-    if output_activation == "softmax":
-        if binarizer.y_type_ == "multilabel-indicator":
-            raise ValueError(
-                "output_activation='softmax' needs one label per sample (binary "
-                "or multiclass y), but y is a multilabel indicator matrix; use "
-                "output_activation='sigmoid' for multilabel targets."
-            )
-        if Y.shape[1] == 1:  # binary: one softmax unit per class
-            Y = np.hstack([1 - Y, Y])
-    return binarizer, Y
+    if output_activation == "softmax" and Y.shape[1] == 1:
+        Y = np.hstack([1 - Y, Y])  # binary: one softmax unit per class
+    return Y
 
 
 def _check_indicator_values(y):
@@ -408,10 +416,7 @@ def encode_validation_labels(y_val, binarizer, output_activation):
                 f"y_val has labels not seen in training: {unseen}; the network "
                 f"was trained on the classes {classes.tolist()}."
             )
-    Y_val = binarizer.transform(y_val).astype(np.uint8)
-    if output_activation == "softmax" and Y_val.shape[1] == 1:
-        Y_val = np.hstack([1 - Y_val, Y_val])  # one softmax unit per class
-    return y_val, Y_val
+    return y_val, indicator_matrix(binarizer, y_val, output_activation)
 
 
 def _check_same_classes(new_classes, classes):
@@ -437,23 +442,35 @@ def class_sample_weight(class_weight, binarizer, y, sample_weight):
     """Fold ``class_weight`` into the per-sample weights (None if both unset)."""
     if class_weight is None:
         return sample_weight
+    weights = class_weights(class_weight, binarizer, y, sample_weight)
+    per_sample = weights[np.searchsorted(binarizer.classes_, column_or_1d(y))]
+    return per_sample if sample_weight is None else per_sample * sample_weight
+
+
+def class_weights(class_weight, binarizer, y, sample_weight):
+    """The weight of each class in ``binarizer.classes_``, as float64.
+
+    ``"balanced"`` depends on ``y`` only through the (weighted) count of each
+    class, so ``y`` may be the classes themselves with their counts as
+    ``sample_weight``.
+    """
     if binarizer.y_type_ == "multilabel-indicator":
         raise ValueError(
             "class_weight is not supported for multilabel y; pass "
             "sample_weight instead."
         )
-    y = column_or_1d(y)
-    classes = binarizer.classes_
     with np.errstate(divide="ignore", invalid="ignore"):
         weights = compute_class_weight(
-            class_weight, classes=classes, y=y, sample_weight=sample_weight
+            class_weight,
+            classes=binarizer.classes_,
+            y=column_or_1d(y),
+            sample_weight=sample_weight,
         )
     # "balanced" gives a class whose samples all weigh 0 an infinite
     # weight; those samples count for nothing either way.
     weights = np.asarray(weights, dtype=np.float64)
     weights[~np.isfinite(weights)] = 0.0
-    per_sample = weights[np.searchsorted(classes, y)]
-    return per_sample if sample_weight is None else per_sample * sample_weight
+    return weights
 
 
 # ---------------------------------------------------------------------------

@@ -147,6 +147,33 @@ def test_fast_path_equals_course_loop(
     assert_rel_close(grad, unroll(D_ref))
 
 
+@pytest.mark.parametrize("weights", [False, True])
+def test_sums_over_blocks_of_rows_give_the_cost(weights):
+    # The hook a backend holding the rows in blocks uses: each block's
+    # unnormalised sums, added up, then the course's /m and penalty.
+    from skbackprop.backprop._fast import cost_from_sums
+
+    layer_sizes = (5, 4, 3)
+    X, Y, params, w = make_problem(layer_sizes, m=37, weights=weights)
+    J_ref, grad_ref = cost_function(params, layer_sizes, X, Y, 0.4, w, "tanh")
+    data_cost, delta = 0.0, np.zeros_like(params)
+    for rows in (slice(0, 10), slice(10, 11), slice(11, 37)):
+        part = make_cost_function(
+            layer_sizes,
+            X[rows],
+            Y[rows],
+            99.0,
+            None if w is None else w[rows],
+            activation="tanh",
+        ).data_sums(params)  # alpha is not part of the sums
+        data_cost += part[0]
+        delta += part[1]
+    m = 37.0 if w is None else w.sum()
+    J, grad = cost_from_sums(data_cost, delta, params, layer_sizes, 0.4, m)
+    assert_rel_close(J, J_ref)
+    assert_rel_close(grad, grad_ref)
+
+
 def test_chunked_equals_unchunked_on_the_digits():
     """Many chunks, uneven last chunk, a realistic network: still 1e-12."""
     X, y = load_digits(return_X_y=True)

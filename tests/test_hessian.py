@@ -260,3 +260,21 @@ def test_hessian_vector_product_honours_batch_size(batch_size, output_activation
     for seed in range(3):
         v = np.random.default_rng(seed).standard_normal(params.shape[0])
         np.testing.assert_allclose(chunked(v), full(v), rtol=1e-12, atol=1e-14)
+
+
+def test_hessian_sums_over_blocks_of_rows_give_the_product(problem):
+    # What a backend holding the rows in blocks adds up (tanh: g'' != 0).
+    from skbackprop.backprop._roperator import (
+        hessian_product_from_sum,
+        make_hessian_vector_sum,
+    )
+
+    X, Y, params, v, w = problem
+    kwargs = {"activation": "tanh", "output_activation": "softmax"}
+    total = sum(
+        make_hessian_vector_sum(params, LAYER_SIZES, X[r], Y[r], w[r], **kwargs)(v)
+        for r in (slice(0, 3), slice(3, 7))
+    )
+    Hv = hessian_product_from_sum(total, v, LAYER_SIZES, 0.6, w.sum())
+    expected = hessian_vector_product(params, v, LAYER_SIZES, X, Y, 0.6, w, **kwargs)
+    np.testing.assert_allclose(Hv, expected, rtol=1e-12, atol=1e-14)

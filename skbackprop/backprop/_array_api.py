@@ -50,9 +50,12 @@ def is_array_api_array(X):
 
     True for PyTorch tensors, CuPy and array-api-strict arrays; False for
     numpy arrays, scipy sparse matrices and other array-likes (lists,
-    DataFrames), which the numpy backend takes.
+    DataFrames), which the numpy backend takes, and for dask arrays, which
+    have a backend of their own (the numpy one, block by block on a cluster).
     """
     if isinstance(X, np.ndarray) or not hasattr(X, "shape"):
+        return False
+    if type(X).__module__.partition(".")[0] == "dask":
         return False
     compat = _compat()
     return compat.is_array_api_obj(X) and not compat.is_numpy_array(X)

@@ -117,6 +117,22 @@ def make_cost_function(
     )
 
 
+def cost_from_sums(data_cost, delta, nn_params, layer_sizes, alpha, m):
+    """``J`` and its gradient from the data term's sums (:meth:`_FastCost.data_sums`).
+
+    The course's last steps: ``J = data_cost / m + (lambda / 2m) sum Theta^2``
+    and ``D(l) = Delta(l) / m + (lambda / m) Theta(l)``, bias column not
+    penalised. ``delta`` (float64, unrolled) becomes the gradient, in place.
+    """
+    delta /= m
+    J = data_cost / m
+    if alpha != 0:
+        thetas = roll(nn_params, layer_sizes)
+        J += regularization_cost(thetas, alpha, m)
+        add_regularization_gradient(roll(delta, layer_sizes), thetas, alpha, m)
+    return float(J), delta
+
+
 def _view(flat, rows, cols):
     """A C-contiguous ``(rows, cols)`` view of the front of ``flat``."""
     return flat[: rows * cols].reshape(rows, cols)
@@ -222,16 +238,35 @@ class _FastCost:
         return Yc
 
     def __call__(self, nn_params):
+        params = self._check_params(nn_params)
+        data_cost, grad = self.data_sums(params)
+        return cost_from_sums(
+            data_cost, grad, params, self.layer_sizes, self.alpha, self.m_eff
+        )
+
+    def _check_params(self, nn_params):
         params = np.asarray(nn_params, dtype=np.float64)
         if params.shape != (self.n_params,):
             raise ValueError(
                 f"nn_params has shape {params.shape}, but layer_sizes "
                 f"{self.layer_sizes} need a 1-D vector of {self.n_params} parameters."
             )
-        thetas64 = roll(params, self.layer_sizes)
-        thetas = thetas64
+        return params
+
+    def data_sums(self, nn_params):
+        """The data term's sums over these rows, before the course divides by ``m``.
+
+        Returns ``(sum_i w_i cost_i, Delta)``, ``Delta`` the unrolled
+        ``Delta(l) = sum_i w_i d(l+1) [1; a(l)]^T`` (float64), without the
+        penalty. Sums over disjoint blocks of rows add up to the sums over
+        all of them, which is how a backend that holds the rows in blocks (on
+        the workers of a Dask cluster) evaluates the cost:
+        :func:`cost_from_sums` of the totals is ``J`` and its gradient.
+        """
+        params = self._check_params(nn_params)
+        thetas = roll(params, self.layer_sizes)
         if self.theta_bufs is not None:
-            for buf, theta in zip(self.theta_bufs, thetas64):
+            for buf, theta in zip(self.theta_bufs, thetas):
                 np.copyto(buf, theta, casting="same_kind")
             thetas = self.theta_bufs
         grad = np.empty(self.n_params, dtype=np.float64)
@@ -240,12 +275,7 @@ class _FastCost:
         for start in range(0, self.m, self.chunk):
             stop = min(start + self.chunk, self.m)
             data_cost += self._chunk_cost(thetas, grads, start, stop)
-        grad /= self.m_eff
-        J = data_cost / self.m_eff
-        if self.alpha != 0:
-            J += regularization_cost(thetas64, self.alpha, self.m_eff)
-            add_regularization_gradient(grads, thetas64, self.alpha, self.m_eff)
-        return float(J), grad
+        return data_cost, grad
 
     def _chunk_cost(self, thetas, grads, start, stop):
         """Forward and backward over rows ``start:stop``; returns their data cost."""

@@ -220,11 +220,52 @@ def make_hessian_vector_product(
     >>> bool(np.allclose(hvp(v), Hv))
     True
     """
+    _, m_eff = _check_sample_weight_array(sample_weight, X.shape[0])
+    hessian_sum = make_hessian_vector_sum(
+        nn_params,
+        layer_sizes,
+        X,
+        Y,
+        sample_weight,
+        activation=activation,
+        output_activation=output_activation,
+        batch_size=batch_size,
+    )
+    dtype = _compute_dtype(X)
+
+    def hvp(v):
+        return hessian_product_from_sum(
+            hessian_sum(v), v, layer_sizes, alpha, m_eff, dtype
+        )
+
+    return hvp
+
+
+def make_hessian_vector_sum(
+    nn_params,
+    layer_sizes,
+    X,
+    Y,
+    sample_weight=None,
+    activation="sigmoid",
+    output_activation="sigmoid",
+    batch_size=None,
+):
+    """Build ``hv_sum(v)``: the data term of ``H v`` summed over these rows.
+
+    ``R{Delta(l)}`` summed over the rows of ``X``, before the course divides
+    by ``m`` and adds the penalty's ``(lambda / m) V(l)``: sums over disjoint
+    blocks of rows add up to the sum over all of them, and
+    :func:`hessian_product_from_sum` of the total is ``H v``. The passes that
+    do not depend on ``v`` are computed here when all rows form one chunk.
+    Parameters as for :func:`make_hessian_vector_product`; ``hv_sum(v)``
+    returns a new float64 vector, unrolled like ``nn_params``.
+    """
     dtype = _compute_dtype(X)
     thetas = _thetas_for(nn_params, layer_sizes, X)
     n_params = int(np.asarray(nn_params).shape[0])
     m = X.shape[0]
-    w, m_eff = _check_sample_weight_array(sample_weight, m)
+    w, _ = _check_sample_weight_array(sample_weight, m)
     chunk = _check_batch_size(batch_size, m)
     if _is_sparse(X) and chunk < m and X.format != "csr":
         X = X.tocsr()
@@ -240,18 +281,33 @@ def make_hessian_vector_product(
     # All rows in one chunk: the ordinary passes are shared by every product.
     shared = passes_of(chunks[0]) if len(chunks) == 1 else None
 
-    def hvp(v):
-        vs = [t.astype(dtype, copy=False) for t in roll(np.asarray(v), layer_sizes)]
+    def hv_sum(v):
+        vs = _directions(v, layer_sizes, dtype)
         Hv = np.zeros(n_params, dtype=np.float64)
         blocks = roll(Hv, layer_sizes)
         for rows in chunks:
             passes = shared if shared is not None else passes_of(rows)
             passes.add_r_gradient(thetas, vs, blocks)
-        Hv /= m_eff
-        add_regularization_gradient(blocks, vs, alpha, m_eff)
         return Hv
 
-    return hvp
+    return hv_sum
+
+
+def _directions(v, layer_sizes, dtype):
+    """``V(l)``, the direction rolled into matrices, in the compute dtype."""
+    return [t.astype(dtype, copy=False) for t in roll(np.asarray(v), layer_sizes)]
+
+
+def hessian_product_from_sum(hv_sum, v, layer_sizes, alpha, m, dtype=np.float64):
+    """``H v`` from the data term's sum: ``hv_sum / m + (lambda / m) V``.
+
+    The penalty's term leaves out the bias column and uses ``V`` in the
+    compute ``dtype``, as the passes do. ``hv_sum`` becomes ``H v``, in place.
+    """
+    hv_sum /= m
+    vs = _directions(v, layer_sizes, dtype)
+    add_regularization_gradient(roll(hv_sum, layer_sizes), vs, alpha, m)
+    return hv_sum
 
 
 class _OrdinaryPasses:
