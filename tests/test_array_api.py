@@ -648,3 +648,36 @@ def test_forward_on_the_device_matches_numpy(backend, problem):
     z = NetworkLoss(layer_sizes, "relu").forward(thetas, backend(X))
     z_ref = NetworkLoss(layer_sizes, "relu").forward(thetas, X)
     np.testing.assert_allclose(_host(z), z_ref, rtol=1e-12)
+
+
+def test_dispatch_where_supported_and_its_documented_fallback_elsewhere(digits):
+    # Both ways, on every supported version: an array-api-strict X without
+    # dispatch is converted to numpy, as scikit-learn does; with dispatch the
+    # fit stays in X's namespace where scikit-learn >= 1.9 and scipy >= 1.14
+    # support it, and is refused clearly (nothing fitted) where they do not.
+    X, y = digits
+    X_xp = xps.asarray(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        plain = BackpropClassifier(hidden_layer_sizes=(3,), max_iter=5, random_state=0)
+        plain.fit(X_xp, y)
+        expected = BackpropClassifier(
+            hidden_layer_sizes=(3,), max_iter=5, random_state=0
+        )
+        expected.fit(X, y)
+    assert isinstance(plain.thetas_[0], np.ndarray)
+    np.testing.assert_array_equal(plain.thetas_[0], expected.thetas_[0])
+    clf = BackpropClassifier(hidden_layer_sizes=(3,), max_iter=5, random_state=0)
+    if HAS_ARRAY_API:
+        with _dispatch(), warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            clf.fit(X_xp, y)
+        assert not isinstance(clf.thetas_[0], np.ndarray)
+        np.testing.assert_allclose(
+            np.asarray(move_to_numpy(clf).thetas_[0]), expected.thetas_[0], atol=1e-8
+        )
+    else:
+        with pytest.raises((ImportError, ValueError), match="1.14|scikit-learn >= 1.9"):
+            with sklearn.config_context(array_api_dispatch=True):
+                clf.fit(X_xp, y)
+        assert not hasattr(clf, "thetas_")
