@@ -18,10 +18,12 @@ step is ``z(l+1) = a(l) @ Theta(l)^T[1:] + Theta(l)^T[0]`` with one example
 per row, as in the reference.
 
 Precision. ``X``'s floating dtype is the compute dtype (float32 stays
-float32; other dtypes compute in float64). Sums over examples, the gradient
-and the penalty are accumulated in float64 where the device has it, in
-float32 where it does not (Apple's MPS), and so are the parameters on the
-device.
+float32; other dtypes compute in float64). Sums over examples are
+accumulated in float64 where the device has it, in float32 where it does not
+(Apple's MPS), and so are the parameters on the device. The course's last
+steps, dividing the sums by ``m`` and adding the penalty, are the numpy
+path's own (``cost_from_sums``, ``hessian_product_from_sum``), in float64 on
+the host.
 
 Transfers. The optimizer's parameter vector lives on the host (numpy,
 float64). Each evaluation moves it to the device and the gradient back,
@@ -33,6 +35,8 @@ import numpy as np
 
 from ._activations import check_output_activation, unit
 from ._course import _check_batch_size, _theta_shapes
+from ._fast import cost_from_sums
+from ._roperator import hessian_product_from_sum
 
 # ---------------------------------------------------------------------------
 # Namespaces, devices and transfers
@@ -390,17 +394,32 @@ class ArrayAPICost:
         return to_namespace(params, self.xp, self.device, self.acc_dtype)
 
     def __call__(self, nn_params):
-        """``(J, grad)`` at the host vector ``nn_params``: one copy each way."""
-        J, grad = self.loss_gradient(self.to_device(nn_params))
-        return float(J), np.array(to_numpy(grad), dtype=np.float64)  # a copy
+        """``(J, grad)`` at the host vector ``nn_params``: one copy each way.
+
+        The data term's sums come from the device; the course's last steps
+        (divide by ``m``, add the penalty) are the numpy path's own
+        (:func:`~skbackprop.backprop._fast.cost_from_sums`), on the host.
+        """
+        params = np.asarray(nn_params, dtype=np.float64)
+        data_cost, delta = self.data_sums(self.to_device(params))
+        delta = np.array(to_numpy(delta), dtype=np.float64)  # a copy
+        return cost_from_sums(
+            float(data_cost), delta, params, self.layer_sizes, self.alpha, self.m_eff
+        )
 
     # -- the cost and its gradient ------------------------------------------
 
-    def loss_gradient(self, params):
-        """``(J, grad)`` at the device vector ``params``, both on the device."""
+    def data_sums(self, params):
+        """The data term's sums at the device vector ``params``, on the device.
+
+        ``(sum_i w_i cost_i, Delta)``, ``Delta`` unrolled as :func:`unroll`
+        does, not yet divided by ``m`` and without the penalty.
+        """
         xp = self.xp
-        thetas64 = _roll_transposed(params, self.shapes, xp)
-        thetas = [xp.astype(t, self.dtype, copy=False) for t in thetas64]
+        thetas = [
+            xp.astype(t, self.dtype, copy=False)
+            for t in _roll_transposed(params, self.shapes, xp)
+        ]
         bias_sums = weight_sums = None
         data_cost = 0.0
         for start, stop in self.chunks:
@@ -411,8 +430,7 @@ class ArrayAPICost:
             else:
                 bias_sums = [s + b for s, b in zip(bias_sums, biases)]
                 weight_sums = [s + w for s, w in zip(weight_sums, weights)]
-        J = data_cost / self.m_eff + self._penalty(thetas64)
-        return J, self._unrolled(bias_sums, weight_sums, thetas64)
+        return data_cost, self._unrolled(bias_sums, weight_sums)
 
     def _chunk(self, thetas, start, stop):
         """Forward and backward over rows ``start:stop``.
@@ -447,29 +465,16 @@ class ArrayAPICost:
         w_acc = None if self.w_acc is None else self.w_acc[start:stop]
         return self.X[start:stop, :], self.Y[start:stop, :], w, w_acc
 
-    def _penalty(self, thetas64):
-        """``(lambda / 2m) sum_l sum_{j>=1} Theta(l)_{:,j}^2``, bias rows left out."""
-        if self.alpha == 0:
-            return 0.0
-        xp = self.xp
-        squares = sum(xp.sum(t[1:, :] * t[1:, :]) for t in thetas64)
-        return self.alpha / (2.0 * self.m_eff) * squares
+    def _unrolled(self, bias_sums, weight_sums):
+        """The sums ``Delta(l)`` unrolled on the device, as :func:`unroll` does.
 
-    def _unrolled(self, bias_sums, weight_sums, directions):
-        """``D(l) = Delta(l)/m + (lambda/m) V(l)[:, 1:]``, unrolled on the device.
-
-        ``directions`` is ``Theta`` for the gradient and ``V`` for ``H v``.
-        Row-major ``D(l)^T`` is the column-major ``D(l)`` of :func:`unroll`.
+        Row-major ``Delta(l)^T`` is the column-major ``Delta(l)`` of
+        :func:`unroll`.
         """
-        xp, m_eff = self.xp, self.m_eff
-        scale = self.alpha / m_eff
         blocks = []
-        for bias, weight, v in zip(bias_sums, weight_sums, directions):
-            weight = weight / m_eff
-            if self.alpha != 0:
-                weight = weight + scale * v[1:, :]
-            blocks += [bias / m_eff, xp.reshape(weight, (-1,))]
-        return xp.concat(blocks)
+        for bias, weight in zip(bias_sums, weight_sums):
+            blocks += [bias, self.xp.reshape(weight, (-1,))]
+        return self.xp.concat(blocks)
 
     # -- Hessian-vector products -------------------------------------------
 
@@ -488,8 +493,10 @@ class ArrayAPICost:
         )
 
         def hvp(v):
-            vs64 = _roll_transposed(self.to_device(v), self.shapes, xp)
-            vs = [xp.astype(t, self.dtype, copy=False) for t in vs64]
+            vs = [
+                xp.astype(t, self.dtype, copy=False)
+                for t in _roll_transposed(self.to_device(v), self.shapes, xp)
+            ]
             bias_sums = weight_sums = None
             for start, stop in self.chunks:
                 passes = (
@@ -501,8 +508,11 @@ class ArrayAPICost:
                 else:
                     bias_sums = [s + b for s, b in zip(bias_sums, biases)]
                     weight_sums = [s + w for s, w in zip(weight_sums, weights)]
-            Hv = self._unrolled(bias_sums, weight_sums, vs64)
-            return np.array(to_numpy(Hv), dtype=np.float64)  # a copy
+            hv_sum = self._unrolled(bias_sums, weight_sums)
+            hv_sum = np.array(to_numpy(hv_sum), dtype=np.float64)  # a copy
+            return hessian_product_from_sum(
+                hv_sum, v, self.layer_sizes, self.alpha, self.m_eff
+            )
 
         return hvp
 
