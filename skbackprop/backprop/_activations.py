@@ -10,6 +10,7 @@ forms of the same rows.
 
 from dataclasses import dataclass
 
+import array_api_compat.numpy as _np_xp  # numpy, with astype on numpy < 2.1
 import numpy as np
 from scipy.special import expit, softmax
 
@@ -66,51 +67,44 @@ def _sigmoid_xp(z, xp):
 class _Unit:
     """One hidden-unit activation: ``g``, and ``g'`` and ``g''`` from ``a``.
 
-    The ``_xp`` forms take the Array API namespace ``xp`` of their argument
-    (the GPU backend, :mod:`skbackprop.backprop._array_api`).
+    The derivatives are written once, for any Array API namespace ``xp``
+    (numpy's by default; the GPU backend, :mod:`skbackprop.backprop._array_api`,
+    passes its own); ``g_xp`` is ``g`` in such a namespace.
     """
 
     g: object  # g(z, out=None)
     g_inplace: object  # z <- g(z), the fast evaluator's form
-    gradient_from_a: object  # g'(z) from a = g(z)
-    second_derivative_from_a: object  # g''(z) from a = g(z)
+    gradient_from_a: object  # g'(z) from a = g(z), (a, xp=numpy)
+    second_derivative_from_a: object  # g''(z) from a = g(z), (a, xp=numpy)
     times_gradient_inplace: object  # delta <- delta .* g'(z), overwriting a
     g_xp: object  # g(z, xp)
-    gradient_from_a_xp: object  # g'(z) from a, (a, xp)
-    second_derivative_from_a_xp: object  # g''(z) from a, (a, xp)
 
 
 _UNITS = {
     "sigmoid": _Unit(
         g=lambda z, out=None: expit(z, out=out),
         g_inplace=_sigmoid_inplace,
-        gradient_from_a=lambda a: a * (1.0 - a),
-        second_derivative_from_a=lambda a: a * (1.0 - a) * (1.0 - 2.0 * a),
+        gradient_from_a=lambda a, xp=_np_xp: a * (1.0 - a),
+        second_derivative_from_a=lambda a, xp=_np_xp: a * (1.0 - a) * (1.0 - 2.0 * a),
         times_gradient_inplace=_sigmoid_times_gradient_inplace,
         g_xp=_sigmoid_xp,
-        gradient_from_a_xp=lambda a, xp: a * (1.0 - a),
-        second_derivative_from_a_xp=lambda a, xp: a * (1.0 - a) * (1.0 - 2.0 * a),
     ),
     "tanh": _Unit(
         g=lambda z, out=None: np.tanh(z, out=out),
         g_inplace=lambda z: np.tanh(z, out=z),
-        gradient_from_a=lambda a: 1.0 - a * a,
-        second_derivative_from_a=lambda a: -2.0 * a * (1.0 - a * a),
+        gradient_from_a=lambda a, xp=_np_xp: 1.0 - a * a,
+        second_derivative_from_a=lambda a, xp=_np_xp: -2.0 * a * (1.0 - a * a),
         times_gradient_inplace=_tanh_times_gradient_inplace,
         g_xp=lambda z, xp: xp.tanh(z),
-        gradient_from_a_xp=lambda a, xp: 1.0 - a * a,
-        second_derivative_from_a_xp=lambda a, xp: -2.0 * a * (1.0 - a * a),
     ),
     "relu": _Unit(
         g=lambda z, out=None: np.maximum(z, 0, out=out),
         g_inplace=lambda z: np.maximum(z, 0, out=z),
-        gradient_from_a=lambda a: (a > 0).astype(a.dtype),
+        gradient_from_a=lambda a, xp=_np_xp: xp.astype(a > 0, a.dtype),
         # The derivative of a step: zero wherever it exists.
-        second_derivative_from_a=np.zeros_like,
+        second_derivative_from_a=lambda a, xp=_np_xp: xp.zeros_like(a),
         times_gradient_inplace=_relu_times_gradient_inplace,
         g_xp=lambda z, xp: 0.5 * (z + xp.abs(z)),  # max(z, 0), exactly
-        gradient_from_a_xp=lambda a, xp: xp.astype(a > 0, a.dtype),
-        second_derivative_from_a_xp=lambda a, xp: xp.zeros_like(a),
     ),
 }
 

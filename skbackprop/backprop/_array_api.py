@@ -452,9 +452,7 @@ class ArrayAPICost:
             weights.append(xp.astype(a.T @ delta, acc, copy=False))
             if i > 0:
                 # d(l) = (d(l+1) Theta(l)[:, 1:]) .* g'(z(l)), g' from a(l).
-                delta = (delta @ thetas[i][1:, :].T) * self.unit.gradient_from_a_xp(
-                    a, xp
-                )
+                delta = (delta @ thetas[i][1:, :].T) * self.unit.gradient_from_a(a, xp)
         return data_cost, biases[::-1], weights[::-1]
 
     def _rows(self, start, stop):
@@ -535,8 +533,8 @@ class _OrdinaryPasses:
         self.xp, self.acc, self.output, self.w = xp, acc, output, w
         self.activations, z = _forward(thetas, X, unit_, xp)
         hidden = self.activations[1:]
-        self.g1 = [None] + [unit_.gradient_from_a_xp(a, xp) for a in hidden]
-        self.g2 = [None] + [unit_.second_derivative_from_a_xp(a, xp) for a in hidden]
+        self.g1 = [None] + [unit_.gradient_from_a(a, xp) for a in hidden]
+        self.g2 = [None] + [unit_.second_derivative_from_a(a, xp) for a in hidden]
         self.h = _output(z, Y, output, acc, xp)[1]
         n_layers = len(thetas) + 1
         self.deltas = [None] * n_layers
