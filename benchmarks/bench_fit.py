@@ -730,6 +730,76 @@ def thread_study(args):
     return results
 
 
+#: ``--threads``' fits across the threshold: (name, rows of MNIST or None for
+#: the digits, hidden units).
+THRESHOLD_FITS = [
+    ("digits", None, 25),
+    ("digits", None, 100),
+    ("MNIST", 500, 25),
+    ("MNIST", 1000, 25),
+    ("MNIST", 2000, 25),
+    ("MNIST", 1000, 100),
+    ("MNIST", 4000, 25),
+    ("MNIST", 8000, 25),
+]
+
+
+def threshold_study(args):
+    """ms per iteration of whole fits, numpy's BLAS on 1 or 2 threads.
+
+    What ``_SINGLE_THREAD_FLOPS`` decides: 40 L-BFGS-B iterations of a
+    BackpropClassifier fit, the policy forced to one thread (``inf``) and to
+    numpy's threads (``0``), scipy's BLAS on one thread in both.
+    """
+    digits_X, digits_y = load_digits(return_X_y=True)
+    mnist_X, mnist_y = workload_data("W2", args.data)[:2]
+    print("\nms per iteration of a fit, numpy's BLAS on 1 or 2 threads")
+    saved, results = blas_module._SINGLE_THREAD_FLOPS, []
+    try:
+        for name, rows, hidden in THRESHOLD_FITS:
+            X, y = (
+                (digits_X / 16.0, digits_y)
+                if rows is None
+                else (mnist_X[:rows], mnist_y[:rows])
+            )
+            per_iteration = {}
+            for threads, flops in ((1, np.inf), (2, 0)):
+                blas_module._SINGLE_THREAD_FLOPS = flops
+                clf = BackpropClassifier(
+                    hidden_layer_sizes=(hidden,), tol=0, max_iter=40, random_state=0
+                )
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", ConvergenceWarning)
+                    seconds = min(timed_fit(clf, X, y) for _ in range(args.repeats))
+                per_iteration[threads] = 1e3 * seconds / clf.n_iter_
+            flops = 6.0 * X.shape[0] * sum(t.size for t in clf.thetas_)
+            ratio = per_iteration[2] / per_iteration[1]
+            print(
+                f"{name:>6} {X.shape[0]:>5} x {X.shape[1]:<3} hidden {hidden:>3}  "
+                f"{flops:8.2g} flops  1 thread {per_iteration[1]:7.2f}  "
+                f"2 threads {per_iteration[2]:7.2f}  2/1 {ratio:.2f}"
+            )
+            results.append(
+                {
+                    "data": name,
+                    "rows": X.shape[0],
+                    "hidden": hidden,
+                    "flops": flops,
+                    "ms_1_thread": per_iteration[1],
+                    "ms_2_threads": per_iteration[2],
+                }
+            )
+    finally:
+        blas_module._SINGLE_THREAD_FLOPS = saved
+    return results
+
+
+def timed_fit(clf, X, y):
+    start = time.perf_counter()
+    clf.fit(X, y)
+    return time.perf_counter() - start
+
+
 # ---------------------------------------------------------------------------
 # Out of the box: every estimator at its defaults
 # ---------------------------------------------------------------------------
@@ -893,6 +963,7 @@ def main(argv=None):
         result["defaults"] = out_of_the_box(args)
     elif args.threads:
         result["threads"] = thread_study(args)
+        result["threshold"] = threshold_study(args)
     elif args.scaling:
         result["scaling"] = scaling(args)
     else:

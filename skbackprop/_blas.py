@@ -24,7 +24,7 @@ from threadpoolctl import ThreadpoolController
 
 #: Below this many floating-point operations per cost evaluation, numpy's BLAS
 #: runs on one thread during fit; 0 leaves its threads alone at every size.
-_SINGLE_THREAD_FLOPS = 1e9
+_SINGLE_THREAD_FLOPS = 1e8
 
 
 def _blas_thread_limit(n_samples, n_params):
