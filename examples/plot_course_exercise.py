@@ -72,7 +72,7 @@ _ = display.ax_.set_title("Theta(1): one 8x8 image per hidden unit")
 # --------------
 # The cost ``J`` after each L-BFGS-B iteration: a steep start, then a tail of
 # small improvements. Training stops when the last 10 iterations gained less
-# than 0.3% of the whole fall of ``J`` (the default ``tol="auto"``; ``tol=0``
+# than 1% of the whole fall of ``J`` (the default ``tol="auto"``; ``tol=0``
 # trains on to the minimum). Dashed: the cost without the penalty on the
 # test rows (``validation_loss_curve_``); on the right, their accuracy.
 display = LossCurveDisplay.from_estimator(clf)

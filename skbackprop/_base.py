@@ -182,8 +182,7 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
             alpha,
             self.batch_size,
         )
-        tol = resolve_tol(self.tol, X.shape[0], x0.shape[0])
-        settings = SolverSettings(solver, self.max_iter, tol, self.max_fun)
+        settings = self._solver_settings(solver, X.shape[0], x0.shape[0])
         monitor = Monitor(
             settings,
             verbose=self.verbose,
@@ -197,6 +196,17 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
         callbacks.end()
         warn_if_limit_reached(settings, fit.stopped)
         return self
+
+    def _solver_settings(self, solver, n_samples, n_params):
+        """The optimizer's method and limits, ``tol="auto"`` resolved for this fit."""
+        tol = resolve_tol(
+            self.tol,
+            n_samples,
+            n_params,
+            regression=self._output_activation == "identity",
+            early_stopping=self.early_stopping,
+        )
+        return SolverSettings(solver, self.max_iter, tol, self.max_fun)
 
     def _validation_data(self, X_val, y_val, sample_weight_val, X, encoding):
         """The user's validation set, checked and encoded as the training data.

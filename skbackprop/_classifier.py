@@ -130,7 +130,7 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
         Maximum number of optimizer iterations. A
         :class:`~sklearn.exceptions.ConvergenceWarning` is raised when it is
         reached. The default stopping rule usually stops far sooner (20 to
-        100 iterations on scikit-learn's bundled datasets and on 8,000 MNIST
+        70 iterations on scikit-learn's bundled datasets and on 8,000 MNIST
         digits); 1000 lets a tight fit (``tol=0``) of the course's network
         converge on the digits (about 800 iterations at ``alpha=1``).
     tol : "auto" or float, default="auto"
@@ -145,7 +145,7 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
         steps refine the minimum; fits that differ only by rounding (rows in
         another order, integer sample weights instead of repeated rows) then
         agree to about 1e-8, which a stop partway down the slope cannot
-        promise. ``"auto"`` is ``tol=3e-3``, except on tiny problems
+        promise. ``"auto"`` is ``tol=1e-2``, except on tiny problems
         (training rows times weights at most 1e5, such as iris or wine with
         25 hidden units), which are fit tight, since that costs a fraction of
         a second there. The values were chosen by measurement: see the user

@@ -57,8 +57,14 @@ _STALLED_GTOL = {np.dtype(np.float64): 1e-5, np.dtype(np.float32): 1e-3}
 #: repeated or weighted, shuffled or not, agree on to ~1e-8 (then polished).
 _GTOL = 1e-10
 #: ``tol="auto"``: the plateau rule's least relative gain in J over
-#: ``n_iter_no_change`` iterations (chosen on the performance page's study).
-_AUTO_TOL = 3e-3
+#: ``n_iter_no_change`` iterations (chosen on the performance page's study):
+#: for a classifier, whose accuracy settles early, and for a regressor, whose
+#: R² keeps improving through J's slow stretches long after that.
+_AUTO_TOL = 1e-2
+_AUTO_TOL_REGRESSION = 1e-4
+#: ``tol="auto"`` with ``early_stopping``: the least gain in validation score
+#: (accuracy, R²) that counts as an improvement.
+_AUTO_SCORE_TOL = 3e-3
 #: ``tol="auto"`` fits a problem of at most this many rows x parameters tight
 #: (``tol=0``): a tight fit of it costs at most a fraction of a second, and
 #: only a tight fit ends where fits differing by rounding also end (see
@@ -75,10 +81,12 @@ def canonical_solver(solver):
     return None
 
 
-def resolve_tol(tol, n_samples, n_params):
-    """The plateau rule's ``tol`` for a fit of ``n_samples`` rows, ``n_params`` weights.
+def resolve_tol(tol, n_samples, n_params, *, regression=False, early_stopping=False):
+    """The ``tol`` for a fit of ``n_samples`` rows, ``n_params`` weights.
 
-    A number is used as it is. ``"auto"`` gives ``_AUTO_TOL``, except on a
+    A number is used as it is. ``"auto"`` gives the plateau rule's
+    ``_AUTO_TOL`` (``_AUTO_TOL_REGRESSION`` for a regressor), or early
+    stopping's ``_AUTO_SCORE_TOL``, except on a
     tiny problem (``n_samples * n_params <= _TINY_FIT``, a few hundred
     microseconds per evaluation), which is fit tight (0): there the
     optimizer runs until J stops decreasing, then the Newton polish pins the
@@ -88,7 +96,11 @@ def resolve_tol(tol, n_samples, n_params):
     dozen iterations; only a converged fit ends in the same place.
     """
     if isinstance(tol, str):  # "auto", checked by check_params
-        return 0.0 if n_samples * n_params <= _TINY_FIT else _AUTO_TOL
+        if n_samples * n_params <= _TINY_FIT:
+            return 0.0
+        if early_stopping:
+            return _AUTO_SCORE_TOL
+        return _AUTO_TOL_REGRESSION if regression else _AUTO_TOL
     return float(tol)
 
 

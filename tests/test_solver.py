@@ -8,13 +8,13 @@ import warnings
 
 import numpy as np
 import pytest
-from sklearn.datasets import load_digits, load_iris
+from sklearn.datasets import load_digits, load_iris, make_friedman1
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.preprocessing import StandardScaler
 
 import skbackprop._loss as loss_module
 import skbackprop._solver as solver_module
-from skbackprop import BackpropClassifier
+from skbackprop import BackpropClassifier, BackpropRegressor
 from skbackprop._solver import Monitor, SolverSettings, resolve_tol
 
 
@@ -103,6 +103,16 @@ def test_resolve_tol():
     tiny = solver_module._TINY_FIT
     assert resolve_tol("auto", 10, tiny // 10) == 0.0
     assert resolve_tol("auto", 10, tiny // 10 + 1) == solver_module._AUTO_TOL
+    # With early stopping, tol is a gain in validation score instead.
+    assert (
+        resolve_tol("auto", 10, tiny // 10 + 1, early_stopping=True)
+        == solver_module._AUTO_SCORE_TOL
+    )
+    assert resolve_tol("auto", 10, tiny // 10, early_stopping=True) == 0.0
+    assert (
+        resolve_tol("auto", 10, tiny // 10 + 1, regression=True)
+        == solver_module._AUTO_TOL_REGRESSION
+    )
     assert resolve_tol(1e-3, 10, 10) == 1e-3
     assert resolve_tol(0, 10**6, 10**6) == 0.0
 
@@ -151,6 +161,29 @@ def test_auto_is_the_documented_number_or_zero(digits):
     tight = BackpropClassifier(tol=0, random_state=0).fit(X_iris, y_iris)
     np.testing.assert_array_equal(auto.thetas_[0], tight.thetas_[0])
     assert auto.n_iter_ == tight.n_iter_
+
+
+def test_regressor_default_is_not_stopped_on_a_slow_stretch():
+    # Regression J has slow stretches (the network at a linear fit, around
+    # iteration 15 here) long before R² stops improving; the classifier's
+    # tol would stop there with R² near a linear model's (0.76 against 0.95).
+    X, y = make_friedman1(n_samples=2000, noise=1.0, random_state=0)
+    X = StandardScaler().fit_transform(X)
+    X_train, y_train, X_test, y_test = X[:1500], y[:1500], X[1500:], y[1500:]
+    auto = BackpropRegressor(hidden_layer_sizes=(20,), random_state=0)
+    auto.fit(X_train, y_train)
+    tight = BackpropRegressor(hidden_layer_sizes=(20,), tol=0, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        tight.fit(X_train, y_train)
+    assert auto.n_iter_ < tight.n_iter_ / 4
+    assert auto.score(X_test, y_test) >= tight.score(X_test, y_test) - 0.01
+    number = BackpropRegressor(
+        hidden_layer_sizes=(20,), tol=solver_module._AUTO_TOL_REGRESSION, random_state=0
+    )
+    np.testing.assert_array_equal(
+        number.fit(X_train, y_train).thetas_[0], auto.thetas_[0]
+    )
 
 
 def test_stuck_optimizer_is_warned_about_not_silently_stopped(monkeypatch, digits):
