@@ -42,8 +42,9 @@ X_blocks = da.from_array(X_train, chunks=(340, 64))
 y_blocks = da.from_array(y_train, chunks=340)
 print(X_blocks)
 
-# 50 iterations, as the course trains its network (the fit stops there with
-# a ConvergenceWarning, silenced here).
+# At most 50 iterations, as the course trains its network (a fit that reaches
+# them warns with a ConvergenceWarning, silenced here; the default stopping
+# rule usually ends it sooner).
 params = {"hidden_layer_sizes": (25,), "max_iter": 50, "random_state": 0}
 warnings.filterwarnings("ignore", category=ConvergenceWarning)
 
