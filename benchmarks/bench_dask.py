@@ -48,7 +48,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_fit import DEFAULT_DATA, _read_status, _reset_peak_rss, load_idx  # noqa: E402
+from bench_fit import _read_status, _reset_peak_rss  # noqa: E402
+from mnist_data import DEFAULT_DATA, MNIST_FILES, load_mnist  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_JSON = REPO / "benchmarks" / "results" / "bench_dask.json"
@@ -74,11 +75,8 @@ def local_cluster(processes=True):
 
 def mnist_rows(m, data_dir):
     """``m`` rows of the MNIST test set (tiled), or synthetic data without it."""
-    images = Path(data_dir) / "t10k-images-idx3-ubyte.gz"
-    labels = Path(data_dir) / "t10k-labels-idx1-ubyte.gz"
-    if images.is_file() and labels.is_file():
-        X = load_idx(images).reshape(-1, 784) / 255.0
-        y = load_idx(labels).astype(np.int64)
+    if all((Path(data_dir) / name).is_file() for name in MNIST_FILES):
+        X, y = load_mnist(data_dir)
         reps = math.ceil(m / len(y))
         return np.tile(X, (reps, 1))[:m], np.tile(y, reps)[:m], "MNIST test set"
     rng = np.random.default_rng(0)

@@ -51,7 +51,6 @@ better accuracy minus 0.3 points.
 import argparse
 import functools
 import gc
-import gzip
 import json
 import multiprocessing
 import os
@@ -66,6 +65,7 @@ from pathlib import Path
 import numpy as np
 import scipy
 import sklearn
+from mnist_data import DEFAULT_DATA, MNIST_FILES, load_mnist
 from scipy.optimize import minimize
 from sklearn.datasets import load_digits, make_classification
 from sklearn.exceptions import ConvergenceWarning
@@ -80,26 +80,13 @@ from skbackprop import _loss as loss_module
 from skbackprop.backprop import init_thetas, make_cost_function, unroll
 
 REPO = Path(__file__).resolve().parents[1]
-DEFAULT_DATA = REPO.parent / "shared" / "data" / "mnist"
 DEFAULT_JSON = REPO / "benchmarks" / "results" / "bench_fit.json"
-MNIST_FILES = ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
 ALPHA = 1.0
 
 
 # ---------------------------------------------------------------------------
 # Data
 # ---------------------------------------------------------------------------
-
-
-def load_idx(path):
-    """An IDX file (MNIST's format): big-endian header, then uint8 data."""
-    with gzip.open(path, "rb") as f:
-        data = f.read()
-    ndim = data[3]
-    shape = tuple(
-        int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)
-    )
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)
 
 
 def missing_mnist(data_dir):
@@ -122,8 +109,7 @@ def workload_data(name, data_dir, quick=False):
         return X, y, X, y, (25,), 20 if quick else 100
     if name == "W2":
         n_train = 1000 if quick else 8000
-        X = load_idx(Path(data_dir) / MNIST_FILES[0]).reshape(-1, 784) / 255.0
-        y = load_idx(Path(data_dir) / MNIST_FILES[1]).astype(np.int64)
+        X, y = load_mnist(data_dir)
         return (
             X[:n_train],
             y[:n_train],
@@ -763,8 +749,8 @@ def threshold_study(args):
                 else (mnist_X[:rows], mnist_y[:rows])
             )
             per_iteration = {}
-            for threads, flops in ((1, np.inf), (2, 0)):
-                blas_module._SINGLE_THREAD_FLOPS = flops
+            for threads, threshold in ((1, np.inf), (2, 0)):
+                blas_module._SINGLE_THREAD_FLOPS = threshold
                 clf = BackpropClassifier(
                     hidden_layer_sizes=(hidden,), tol=0, max_iter=40, random_state=0
                 )

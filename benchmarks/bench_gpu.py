@@ -31,7 +31,6 @@ runs it, with the GPU tests, on a fresh GPU machine.
 """
 
 import argparse
-import gzip
 import json
 import os
 import platform
@@ -45,6 +44,7 @@ os.environ.setdefault("SCIPY_ARRAY_API", "1")  # before scipy is imported
 import numpy as np  # noqa: E402
 import scipy  # noqa: E402
 import sklearn  # noqa: E402
+from mnist_data import DEFAULT_DATA, MNIST_FILES, load_idx  # noqa: E402
 from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 
 import skbackprop  # noqa: E402
@@ -57,9 +57,7 @@ from skbackprop.backprop import (  # noqa: E402
 )
 
 REPO = Path(__file__).resolve().parents[1]
-DEFAULT_DATA = REPO.parent / "shared" / "data" / "mnist"
 DEFAULT_JSON = REPO / "benchmarks" / "results" / "bench_gpu.json"
-MNIST_FILES = ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
 HIDDEN = (256, 128)
 ALPHA = 1.0
 
@@ -67,17 +65,6 @@ ALPHA = 1.0
 # ---------------------------------------------------------------------------
 # Data
 # ---------------------------------------------------------------------------
-
-
-def load_idx(path):
-    """An IDX file (MNIST's format): big-endian header, then uint8 data."""
-    with gzip.open(path, "rb") as f:
-        data = f.read()
-    ndim = data[3]
-    shape = tuple(
-        int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)
-    )
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)
 
 
 def workload(data_dir, rows, seed=0):

@@ -35,16 +35,15 @@ Usage (from the repository root)::
 """
 
 import argparse
-import gzip
 import platform
 import statistics
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 import scipy
 import sklearn
+from mnist_data import DEFAULT_DATA, load_mnist
 from sklearn.datasets import load_diabetes, make_friedman1
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import Ridge
@@ -56,9 +55,6 @@ from threadpoolctl import threadpool_limits
 
 from skbackprop import BackpropRegressor
 
-REPO = Path(__file__).resolve().parents[1]
-DEFAULT_DATA = REPO.parent / "shared" / "data" / "mnist"
-MNIST_FILES = ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
 HIDDEN = (20,)
 ALPHAS = (0.01, 0.1, 1.0, 10.0, 100.0)
 MAX_ITER = 1000
@@ -148,21 +144,9 @@ def print_r2_table(table, alphas):
 # ---------------------------------------------------------------------------
 
 
-def load_idx(path):
-    """An IDX file (MNIST's format); the same reader as bench_fit.py's."""
-    with gzip.open(path, "rb") as f:
-        data = f.read()
-    ndim = data[3]
-    shape = tuple(
-        int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)
-    )
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)
-
-
 def mnist_digit_values(data_dir, n_rows):
-    X = load_idx(Path(data_dir) / MNIST_FILES[0]).reshape(-1, 784) / 255.0
-    y = load_idx(Path(data_dir) / MNIST_FILES[1]).astype(np.float64)
-    return X[:n_rows], y[:n_rows]
+    X, y = load_mnist(data_dir)
+    return X[:n_rows], y[:n_rows].astype(np.float64)
 
 
 def timed_fit(kind, X, y, max_iter):

@@ -42,6 +42,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from mnist_data import DEFAULT_DATA, load_mnist
 from sklearn.datasets import (
     load_breast_cancer,
     load_digits,
@@ -55,8 +56,6 @@ from sklearn.preprocessing import StandardScaler
 
 from skbackprop import BackpropClassifier, BackpropRegressor
 from skbackprop._solver import Monitor, SolverSettings
-
-DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
 
 
 def relative_stop(loss_curve, tol, window):
@@ -114,10 +113,7 @@ def friedman_splits(seeds=(0, 1, 2)):
 
 
 def mnist_split(data_dir):
-    from bench_fit import MNIST_FILES, load_idx  # noqa: PLC0415 - optional data
-
-    X = load_idx(Path(data_dir) / MNIST_FILES[0]).reshape(-1, 784) / 255.0
-    y = load_idx(Path(data_dir) / MNIST_FILES[1]).astype(np.int64)
+    X, y = load_mnist(data_dir)
     return X[:8000], y[:8000], X[8000:], y[8000:]
 
 
