@@ -281,9 +281,6 @@ def activation_gradient_from_a(a, activation="sigmoid"):
     return unit(activation).gradient_from_a(a)
 
 
-#: Hidden-unit activations understood by :func:`activate`.
-
-
 def activation_second_derivative_from_a(a, activation="sigmoid"):
     """``g''(z(l))`` computed from the activation ``a(l) = g(z(l))``.
 
