@@ -220,7 +220,12 @@ def test_sample_weight_changes_the_fit(iris):
 
 def test_pipeline_gridsearch_crossvalidate_on_digits(digits):
     X, y = digits
-    pipe = Pipeline([("scale", StandardScaler()), ("net", BackpropClassifier())])
+    # Seeded: unseeded weights come from numpy's global generator, whose
+    # state depends on which tests ran before (best scores 0.9733-0.9755
+    # over seeds 0-4 against the 0.97 floor).
+    pipe = Pipeline(
+        [("scale", StandardScaler()), ("net", BackpropClassifier(random_state=0))]
+    )
     search = GridSearchCV(
         pipe,
         {"net__alpha": [0.1, 1.0, 3.0]},
@@ -229,7 +234,12 @@ def test_pipeline_gridsearch_crossvalidate_on_digits(digits):
     search.fit(X, y)
     assert search.best_score_ >= 0.97
     scores = cross_validate(
-        Pipeline([("scale", StandardScaler()), ("net", BackpropClassifier(alpha=3.0))]),
+        Pipeline(
+            [
+                ("scale", StandardScaler()),
+                ("net", BackpropClassifier(alpha=3.0, random_state=0)),
+            ]
+        ),
         X,
         y,
         cv=3,
