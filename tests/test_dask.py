@@ -96,9 +96,24 @@ def _fit(X, y, sample_weight=None, fit_params=None, **params):
         )
 
 
-def _assert_same_fit(a, b, atol=1e-9, loss_atol=1e-12):
-    np.testing.assert_allclose(unroll(a.thetas_), unroll(b.thetas_), rtol=0, atol=atol)
-    assert abs(a.loss_ - b.loss_) <= loss_atol
+#: An upper bound of ``sum |dJ/dTheta|`` at the 20-iteration fits compared
+#: here (0.09 to 1.6 measured over the solvers on these digits).
+GRADIENT_L1_BOUND = 2.0
+
+
+def _assert_same_fit(a, b, atol=1e-9):
+    """The same fit to rounding: the weights within ``atol``, J as they imply.
+
+    J moves by at most ``max |dTheta| * sum |dJ/dTheta|`` between the two
+    weight vectors (to first order), plus the rounding of J's own sums in
+    another order: a fixed bound below that (1e-12 once) fails on machines
+    where a Newton path amplifies rounding a little more (Newton-CG's weights
+    5.8e-11 apart, J 1.2e-12).
+    """
+    theta_a, theta_b = unroll(a.thetas_), unroll(b.thetas_)
+    np.testing.assert_allclose(theta_a, theta_b, rtol=0, atol=atol)
+    implied = np.abs(theta_a - theta_b).max() * GRADIENT_L1_BOUND
+    assert abs(a.loss_ - b.loss_) <= implied + 1e-14 * abs(b.loss_)
     assert a.n_iter_ == b.n_iter_
 
 
