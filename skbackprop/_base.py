@@ -21,6 +21,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ._callbacks import FitCallbacks
 from ._compat import HAS_ARRAY_API, CallbackSupportMixin
 from ._dispatch import check_prediction_input, float_dtypes, follow, follow_labels
+from ._evidence import check_evidence_input, fit_with_evidence
 from ._loss import NetworkLoss, is_dask_collection
 from ._solver import (
     Monitor,
@@ -149,7 +150,11 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
         sample_weight, user_exponent = scale_sample_weight(user_sample_weight)
         encoding, Y, sample_weight = self._encode_targets(y, sample_weight, warm)
         sample_weight, class_exponent = scale_sample_weight(sample_weight)
-        alpha = scale_alpha(self.alpha, user_exponent + class_exponent)
+        exponent = user_exponent + class_exponent
+        evidence = self.alpha == "evidence" if isinstance(self.alpha, str) else False
+        if evidence:
+            check_evidence_input(X)
+        alpha = scale_alpha(self._first_alpha(evidence, warm), exponent)
         validation = self._validation_data(X_val, y_val, sample_weight_val, X, encoding)
         layer_sizes = (X.shape[1], *hidden, Y.shape[1])
         rng = check_random_state(self.random_state)
@@ -175,27 +180,89 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
             layer_sizes,
             x0,
         )
-        loss = NetworkLoss(
+        settings = self._solver_settings(solver, X.shape[0], x0.shape[0])
+
+        def solve(alpha, x0):
+            loss = self._loss(layer_sizes, alpha)
+            monitor = Monitor(
+                settings,
+                verbose=self.verbose,
+                validate=self._validator(loss, layer_sizes, validation, encoding),
+                early_stopping=self.early_stopping,
+                n_iter_no_change=self.n_iter_no_change,
+                callbacks=callbacks.iterations,
+            )
+            return minimize_network(loss, X, Y, sample_weight, x0, settings, monitor)
+
+        if evidence:
+            found = self._fit_evidence(
+                solve, X, Y, sample_weight, x0, layer_sizes, alpha, exponent, rng
+            )
+            fit = found[0]
+        else:
+            fit, found = solve(alpha, x0), None
+        self._store(layer_sizes, fit, encoding, X, y_given)
+        self._store_evidence(found, exponent)
+        callbacks.end()
+        warn_if_limit_reached(settings, fit.stopped)
+        return self
+
+    def _loss(self, layer_sizes, alpha):
+        """The cost of this network at the solver's ``alpha``."""
+        return NetworkLoss(
             layer_sizes,
             self.activation,
             self._output_activation,
             alpha,
             self.batch_size,
         )
-        settings = self._solver_settings(solver, X.shape[0], x0.shape[0])
-        monitor = Monitor(
-            settings,
+
+    def _first_alpha(self, evidence, warm):
+        """The first fit's lambda: the numeric ``alpha``, or evidence's start.
+
+        The evidence starts at 1.0 (the default), or, warm-started, at the
+        previous evidence fit's ``alpha_``.
+        """
+        if not evidence:
+            return self.alpha
+        return getattr(self, "alpha_", 1.0) if warm else 1.0
+
+    def _fit_evidence(
+        self, solve, X, Y, sample_weight, x0, layer_sizes, alpha, exponent, rng
+    ):
+        """:func:`~skbackprop._evidence.fit_with_evidence` on this fit's data."""
+        m = float(X.shape[0] if sample_weight is None else np.sum(sample_weight))
+        scale = float(np.ldexp(1.0, exponent))
+        exact = self._loss(layer_sizes, 0.0)
+        return fit_with_evidence(
+            solve,
+            lambda x: exact.hessian_product(x, X, Y, sample_weight),
+            x0,
+            layer_sizes,
+            alpha,
+            m=m,
+            n_targets=m * scale * Y.shape[1],
+            scale=scale,
+            regression=self._output_activation == "identity",
             verbose=self.verbose,
-            validate=self._validator(loss, layer_sizes, validation, encoding),
-            early_stopping=self.early_stopping,
-            n_iter_no_change=self.n_iter_no_change,
-            callbacks=callbacks.iterations,
+            rng=np.random.default_rng(rng.randint(2**31)),
         )
-        fit = minimize_network(loss, X, Y, sample_weight, x0, settings, monitor)
-        self._store(layer_sizes, fit, encoding, X, y_given)
-        callbacks.end()
-        warn_if_limit_reached(settings, fit.stopped)
-        return self
+
+    def _store_evidence(self, found, exponent):
+        """``alpha_``, ``effective_parameters_``, ``evidence_alphas_``, or none.
+
+        A numeric ``alpha`` leaves none of them (a previous evidence fit's are
+        removed).
+        """
+        names = ("alpha_", "effective_parameters_", "evidence_alphas_")
+        if found is None:
+            for name in names:
+                self.__dict__.pop(name, None)
+            return
+        _, alpha, gamma, trace = found
+        self.alpha_ = float(np.ldexp(alpha, exponent))
+        self.effective_parameters_ = gamma
+        self.evidence_alphas_ = np.asarray(trace.alphas)
 
     def _solver_settings(self, solver, n_samples, n_params):
         """The optimizer's method and limits, ``tol="auto"`` resolved for this fit."""

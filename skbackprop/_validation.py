@@ -68,15 +68,36 @@ def check_hidden_layer_sizes(hidden_layer_sizes):
     return tuple(int(s) for s in hidden)
 
 
+def check_alpha(alpha, early_stopping):
+    """A finite number >= 0, or ``"evidence"`` (not with ``early_stopping``).
+
+    The evidence's re-estimate of lambda holds at a minimum of the training
+    cost, which early stopping does not reach.
+    """
+    if isinstance(alpha, str):
+        if alpha != "evidence":
+            raise ValueError(
+                f"alpha must be a float >= 0 or 'evidence', got {alpha!r}."
+            )
+        if early_stopping is True or early_stopping is np.True_:
+            raise ValueError(
+                "alpha='evidence' needs a minimum of the training cost; "
+                "early_stopping=True stops before one. Use a numeric alpha "
+                "with early stopping, or early_stopping=False."
+            )
+        return
+    check_scalar(alpha, "alpha", numbers.Real, min_val=0.0)
+    if not np.isfinite(alpha):
+        raise ValueError(f"alpha must be finite, got {alpha!r}.")
+
+
 def check_params(est):
     """Check every constructor parameter of ``est``; return the hidden sizes and solver.
 
     Reads the parameters only: nothing is set on ``est``.
     """
     hidden = check_hidden_layer_sizes(est.hidden_layer_sizes)
-    check_scalar(est.alpha, "alpha", numbers.Real, min_val=0.0)
-    if not np.isfinite(est.alpha):
-        raise ValueError(f"alpha must be finite, got {est.alpha!r}.")
+    check_alpha(est.alpha, est.early_stopping)
     check_scalar(est.max_iter, "max_iter", numbers.Integral, min_val=1)
     if not (isinstance(est.tol, str) and est.tol == "auto"):
         check_scalar(est.tol, "tol", numbers.Real, min_val=0.0)

@@ -1,0 +1,235 @@
+"""``alpha="evidence"``: the weight decay re-estimated from the training rows.
+
+MacKay's evidence framework (MacKay 1992, "Bayesian interpolation" and "The
+evidence framework applied to classification networks"; for regression the
+noise level too, as in Foresee and Hagan 1997). With ``E_D`` the weighted sum
+of the per-example losses (the course's ``m J`` at ``lambda = 0``) and ``w``
+the penalised weights (every column of ``Theta(l)`` but the bias column), a
+fit minimises ``M(w) = E_D(w) + (lambda/2) ||w||^2``, which is ``m J``. At its
+minimum, with ``mu_i`` the eigenvalues of ``E_D``'s Hessian restricted to
+``w``, ``gamma = sum_i mu_i / (mu_i + lambda)`` counts the well-determined
+parameters and the evidence is largest where
+
+* classification: ``lambda = gamma / ||w||^2``;
+* regression (``beta`` the noise precision, ``alpha_w`` the prior's, and
+  ``lambda = alpha_w / beta`` the course's ratio): ``alpha_w = gamma /
+  ||w||^2``, ``beta = (N - gamma) / (2 E_D)`` with ``N`` the weighted number
+  of targets (``sum(sample_weight) * K``).
+
+:func:`fit_with_evidence` alternates a fit with this update, each fit starting
+from the previous one's weights, until ``lambda`` changes by less than
+``_RTOL`` (relative) or after ``_MAX_ESTIMATES`` re-estimations.
+
+The Hessian is the exact one (from Hessian-vector products, the R-operator);
+its eigenvalues are dense (:func:`numpy.linalg.eigvalsh`) up to
+``_DENSE_MAX`` penalised weights, otherwise the ``_LANCZOS_K`` largest
+(:func:`scipy.sparse.linalg.eigsh`) and the rest from a Hutchinson estimate
+of the trace. Negative eigenvalues (a saddle, or rounding at the minimum) are
+counted as zero: ``gamma`` then stays in ``[0, n_penalised]``.
+
+Everything here is in the units the solver sees, the sample weights scaled by
+``2**-e`` (:func:`~skbackprop._validation.scale_sample_weight`): ``E_D``, the
+Hessian and ``lambda`` are ``2**-e`` times the user's, ``gamma`` is the same.
+"""
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+from scipy.sparse.linalg import LinearOperator, eigsh
+
+from ._loss import is_dask_collection
+from .backprop import unroll
+from .backprop._array_api import is_array_api_array
+
+_RTOL = 1e-2  # relative change of lambda at which the re-estimation stops
+_MAX_ESTIMATES = 10  # re-estimations at most (fits: one more than this)
+_DENSE_MAX = 2000  # penalised weights up to which the Hessian is built dense
+_LANCZOS_K = 40  # eigenvalues from Lanczos above _DENSE_MAX
+_HUTCHINSON_PROBES = 10  # Rademacher probes of the Hessian's trace
+# lambda is kept within these factors of 1 (user's units): gamma = 0 or
+# ||w|| = 0 would otherwise send it to 0 or infinity.
+_ALPHA_RANGE = (1e-10, 1e10)
+
+
+def check_evidence_input(X):
+    """Refuse the backends the re-estimation is not built or tested for.
+
+    It runs on numpy arrays and scipy sparse matrices; Dask collections and
+    other Array API arrays get a clear error rather than an untested path.
+    """
+    if is_dask_collection(X) or is_array_api_array(X):
+        raise NotImplementedError(
+            "alpha='evidence' supports numpy arrays and scipy sparse matrices "
+            f"as X, not {type(X).__module__}.{type(X).__name__}. Fit on numpy "
+            "data, or use a numeric alpha (cross-validated, e.g. with "
+            "GridSearchCV) on this backend."
+        )
+
+
+@dataclass
+class EvidenceTrace:
+    """What the re-estimation found: lambda per fit, gamma per estimate."""
+
+    alphas: list = field(default_factory=list)  # user's units, one per fit
+    gammas: list = field(default_factory=list)  # one per estimate
+    converged: bool = False
+
+
+def penalised_mask(layer_sizes):
+    """Boolean mask of the unrolled parameters that carry the penalty."""
+    blocks = [
+        np.ones((s_out, s_in + 1)) for s_in, s_out in zip(layer_sizes, layer_sizes[1:])
+    ]
+    for block in blocks:
+        block[:, 0] = 0.0  # the bias column
+    return unroll(blocks).astype(bool)
+
+
+def data_hessian_operator(hvp, mask, m):
+    """``E_D``'s Hessian restricted to ``mask``, as a function of a vector.
+
+    ``hvp`` is the Hessian of ``J`` at ``alpha = 0``, ``J = E_D / m``.
+    """
+    full = np.zeros(mask.shape[0])
+
+    def matvec(v):
+        full[:] = 0.0
+        full[mask] = np.ravel(v)
+        return m * hvp(full)[mask]
+
+    return matvec
+
+
+def hessian_eigenvalues(matvec, n, rng):
+    """Eigenvalues of the symmetric operator: all of them, or an estimate.
+
+    Returns ``(top, rest_count, rest_trace)``: the eigenvalues computed, and
+    how many others there are with their sum (0 and 0 when all are computed).
+    """
+    if n <= _DENSE_MAX:
+        H = np.column_stack([matvec(e) for e in np.eye(n)])
+        return np.linalg.eigvalsh((H + H.T) / 2.0), 0, 0.0
+    op = LinearOperator((n, n), matvec=matvec, dtype=np.float64)
+    top = eigsh(op, k=_LANCZOS_K, which="LA", tol=1e-3, return_eigenvectors=False)
+    probes = rng.choice([-1.0, 1.0], size=(_HUTCHINSON_PROBES, n))
+    trace = float(np.mean([p @ matvec(p) for p in probes]))
+    return top, n - _LANCZOS_K, max(trace - float(np.sum(top)), 0.0)
+
+
+def effective_parameters(eigenvalues, lam, rest_count=0, rest_trace=0.0):
+    """``gamma = sum mu / (mu + lambda)``, negative ``mu`` counted as zero.
+
+    The eigenvalues not computed (``rest_count`` of them, summing to
+    ``rest_trace``) count as if each were their mean: ``mu / (mu + lambda)``
+    is concave, so this is an upper bound of their share (Jensen).
+    """
+    mu = np.clip(np.asarray(eigenvalues, dtype=np.float64), 0.0, None)
+    gamma = float(np.sum(mu / (mu + lam)))
+    if rest_count:
+        mean = rest_trace / rest_count
+        gamma += rest_count * mean / (mean + lam)
+    return gamma
+
+
+def updated_alpha(gamma, sq_norm, lam, J, m, n_targets, scale, regression):
+    """The next lambda (solver's units) from ``gamma`` at the current minimum.
+
+    ``J`` is the cost at the weights, ``m`` the scaled weights' sum,
+    ``n_targets`` the user's weighted number of targets (regression's ``N``),
+    ``scale`` the factor ``2**e`` back to the user's units.
+    """
+    if regression:
+        data_loss = max(m * J - 0.5 * lam * sq_norm, np.finfo(float).tiny)  # E_D
+        # lambda = alpha_w / beta = (gamma / ||w||^2) * 2 E_D / (N - gamma),
+        # N - gamma kept >= 1 (gamma may reach N on tiny data).
+        new = gamma / sq_norm * 2.0 * data_loss / max(n_targets - gamma, 1.0)
+    else:
+        new = gamma / sq_norm / scale  # lambda = gamma / ||w||^2 in user units
+    low, high = _ALPHA_RANGE
+    return float(np.clip(new, low / scale, high / scale))
+
+
+def fit_with_evidence(
+    solve,
+    hvp_at,
+    x0,
+    layer_sizes,
+    alpha0,
+    *,
+    m,
+    n_targets,
+    scale,
+    regression,
+    verbose=0,
+    rng=None,
+):
+    """Alternate fits and re-estimates of lambda until lambda settles.
+
+    Parameters
+    ----------
+    solve : callable
+        ``solve(alpha, x0) -> NetworkFit``: one fit at the solver's ``alpha``.
+    hvp_at : callable
+        ``hvp_at(x) -> hvp``: the Hessian of ``J`` at ``alpha = 0`` at ``x``.
+    x0 : ndarray
+        The first fit's starting weights.
+    layer_sizes : tuple of int
+    alpha0 : float
+        The first fit's lambda, in the solver's units.
+    m, n_targets, scale, regression
+        As for :func:`updated_alpha`.
+    verbose : int
+        Print lambda and gamma after each estimate.
+    rng : numpy.random.Generator
+        The Hutchinson probes' source (large networks only).
+
+    Returns
+    -------
+    fit : NetworkFit
+        The last fit, with the iterations, evaluations and ``loss_curve`` of
+        all of them.
+    alpha : float
+        The lambda of the last fit, in the solver's units.
+    gamma : float
+        ``gamma`` at the last fit's weights.
+    trace : EvidenceTrace
+    """
+    mask = penalised_mask(layer_sizes)
+    rng = np.random.default_rng(0) if rng is None else rng
+    trace, fits, lam = EvidenceTrace(), [], alpha0
+    for estimate in range(_MAX_ESTIMATES + 1):
+        fit = solve(lam, x0 if not fits else fits[-1].x)
+        fits.append(fit)
+        trace.alphas.append(lam * scale)
+        matvec = data_hessian_operator(hvp_at(fit.x), mask, m)
+        eig = hessian_eigenvalues(matvec, int(mask.sum()), rng)
+        gamma = effective_parameters(eig[0], lam, eig[1], eig[2])
+        trace.gammas.append(gamma)
+        w = fit.x[mask]
+        new = updated_alpha(
+            gamma, float(w @ w), lam, fit.loss, m, n_targets, scale, regression
+        )
+        if verbose:
+            print(
+                f"evidence estimate {estimate + 1}: alpha={lam * scale:.6g} "
+                f"gamma={gamma:.4g} of {mask.sum()} -> alpha={new * scale:.6g}"
+            )
+        if abs(new - lam) <= _RTOL * lam:
+            trace.converged = True
+            break
+        if fit.stopped == "interrupted" or estimate == _MAX_ESTIMATES:
+            break
+        lam = new
+    return _combined(fits), lam, gamma, trace
+
+
+def _combined(fits):
+    """The last fit, counting the iterations and curves of all of them."""
+    last = fits[-1]
+    return replace(
+        last,
+        n_iter=sum(f.n_iter for f in fits),
+        n_fun_evals=sum(f.n_fun_evals for f in fits),
+        n_hessp_evals=sum(f.n_hessp_evals for f in fits),
+        loss_curve=[J for f in fits for J in f.loss_curve],
+    )
