@@ -21,7 +21,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ._callbacks import FitCallbacks
 from ._compat import HAS_ARRAY_API, CallbackSupportMixin
 from ._dispatch import check_prediction_input, float_dtypes, follow, follow_labels
-from ._evidence import check_evidence_input, fit_with_evidence
+from ._evidence import fit_with_evidence
 from ._loss import NetworkLoss, is_dask_collection
 from ._solver import (
     Monitor,
@@ -152,8 +152,6 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
         sample_weight, class_exponent = scale_sample_weight(sample_weight)
         exponent = user_exponent + class_exponent
         evidence = self.alpha == "evidence" if isinstance(self.alpha, str) else False
-        if evidence:
-            check_evidence_input(X)
         alpha = scale_alpha(self._first_alpha(evidence, warm), exponent)
         validation = self._validation_data(X_val, y_val, sample_weight_val, X, encoding)
         layer_sizes = (X.shape[1], *hidden, Y.shape[1])
@@ -202,7 +200,7 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
         else:
             fit, found = solve(alpha, x0), None
         self._store(layer_sizes, fit, encoding, X, y_given)
-        self._store_evidence(found, exponent)
+        self._store_evidence(found, exponent, X)
         callbacks.end()
         warn_if_limit_reached(settings, fit.stopped)
         return self
@@ -248,11 +246,12 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
             rng=np.random.default_rng(rng.randint(2**31)),
         )
 
-    def _store_evidence(self, found, exponent):
+    def _store_evidence(self, found, exponent, X):
         """``alpha_``, ``effective_parameters_``, ``evidence_alphas_``, or none.
 
         A numeric ``alpha`` leaves none of them (a previous evidence fit's are
-        removed).
+        removed). ``evidence_alphas_`` goes where ``thetas_`` go, to ``X``'s
+        namespace and device.
         """
         names = ("alpha_", "effective_parameters_", "evidence_alphas_")
         if found is None:
@@ -262,7 +261,7 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
         _, alpha, gamma, trace = found
         self.alpha_ = float(np.ldexp(alpha, exponent))
         self.effective_parameters_ = gamma
-        self.evidence_alphas_ = np.asarray(trace.alphas)
+        self.evidence_alphas_ = follow(np.asarray(trace.alphas), X)
 
     def _solver_settings(self, solver, n_samples, n_params):
         """The optimizer's method and limits, ``tol="auto"`` resolved for this fit."""

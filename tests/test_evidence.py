@@ -1,0 +1,177 @@
+"""``alpha="evidence"``: gamma, the fixed point, weights, errors, the checks.
+
+gamma is checked against an independent Hessian: central differences of the
+readable reference's gradient (:func:`~skbackprop.backprop.cost_function`),
+not the R-operator the estimator uses.
+"""
+
+import numpy as np
+import pytest
+import sklearn
+from sklearn.datasets import make_classification, make_regression
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from skbackprop import BackpropClassifier, BackpropRegressor
+from skbackprop._evidence import effective_parameters, penalised_mask
+from skbackprop.backprop import cost_function, unroll
+
+
+def _data_hessian(params, layer_sizes, X, Y, output_activation, eps=1e-5):
+    """``E_D``'s Hessian (``m J`` at ``alpha=0``) by central differences."""
+
+    def grad(p):
+        return cost_function(
+            p, layer_sizes, X, Y, 0.0, output_activation=output_activation
+        )[1]
+
+    n = params.shape[0]
+    H = np.empty((n, n))
+    for i in range(n):
+        step = np.zeros(n)
+        step[i] = eps
+        H[:, i] = (grad(params + step) - grad(params - step)) / (2 * eps)
+    return X.shape[0] * (H + H.T) / 2
+
+
+def _gamma_and_norm(est, X, Y, output_activation):
+    params = unroll(est.thetas_)
+    mask = penalised_mask(est.layer_sizes_)
+    H = _data_hessian(params, est.layer_sizes_, X, Y, output_activation)
+    mu = np.linalg.eigvalsh(H[np.ix_(mask, mask)])
+    gamma = float(np.sum(np.clip(mu, 0, None) / (np.clip(mu, 0, None) + est.alpha_)))
+    w = params[mask]
+    return gamma, float(w @ w), params
+
+
+@pytest.fixture
+def classification():
+    X, y = make_classification(
+        60, n_features=4, n_informative=3, n_redundant=0, random_state=0
+    )
+    return X, y
+
+
+@pytest.fixture
+def regression():
+    X, y = make_regression(50, n_features=3, noise=10.0, random_state=0)
+    return X, y / y.std()
+
+
+def test_classifier_gamma_and_fixed_point(classification):
+    X, y = classification
+    est = BackpropClassifier(
+        hidden_layer_sizes=(3,), alpha="evidence", tol=1e-8, random_state=0
+    ).fit(X, y)
+    Y = y[:, None].astype(float)
+    gamma, sq_norm, _ = _gamma_and_norm(est, X, Y, "sigmoid")
+    assert est.effective_parameters_ == pytest.approx(gamma, rel=1e-4)
+    # At the end lambda = gamma / ||w||^2, to the re-estimation's tolerance.
+    assert est.alpha_ == pytest.approx(gamma / sq_norm, rel=1.5e-2)
+    assert est.evidence_alphas_[0] == 1.0
+    assert est.evidence_alphas_[-1] == est.alpha_
+    assert 0 < est.effective_parameters_ < penalised_mask(est.layer_sizes_).sum()
+
+
+def test_regressor_noise_level_fixed_point(regression):
+    X, y = regression
+    est = BackpropRegressor(
+        hidden_layer_sizes=(3,), alpha="evidence", tol=1e-8, random_state=0
+    ).fit(X, y)
+    gamma, sq_norm, _ = _gamma_and_norm(est, X, y[:, None], "identity")
+    assert est.effective_parameters_ == pytest.approx(gamma, rel=1e-4)
+    # lambda = alpha_w / beta, alpha_w = gamma/||w||^2, beta = (N-gamma)/(2 E_D)
+    data_loss = 0.5 * np.sum((est.predict(X) - y) ** 2)
+    expected = gamma / sq_norm * 2 * data_loss / (X.shape[0] - gamma)
+    assert est.alpha_ == pytest.approx(expected, rel=1.5e-2)
+
+
+def test_effective_parameters_counts_negative_eigenvalues_as_zero():
+    assert effective_parameters([-1.0, 0.0, 3.0], 1.0) == pytest.approx(0.75)
+    # The rest of the spectrum, by its mean: 2 eigenvalues summing to 2.
+    assert effective_parameters([3.0], 1.0, 2, 2.0) == pytest.approx(0.75 + 1.0)
+
+
+@pytest.mark.parametrize("Estimator", [BackpropClassifier, BackpropRegressor])
+def test_integer_sample_weight_is_repetition(Estimator, classification):
+    X, y = classification
+    weights = np.arange(X.shape[0]) % 3
+    repeated = np.repeat(np.arange(X.shape[0]), weights)
+    params = dict(hidden_layer_sizes=(2,), alpha="evidence", tol=1e-9, random_state=0)
+    weighted = Estimator(**params).fit(X, y, sample_weight=weights)
+    copies = Estimator(**params).fit(X[repeated], y[repeated])
+    assert weighted.alpha_ == pytest.approx(copies.alpha_, rel=1e-5)
+    assert weighted.effective_parameters_ == pytest.approx(
+        copies.effective_parameters_, rel=1e-5
+    )
+
+
+def test_numeric_alpha_leaves_no_evidence_attributes(classification):
+    X, y = classification
+    est = BackpropClassifier(hidden_layer_sizes=(2,), alpha="evidence", max_iter=50)
+    est.fit(X, y)
+    assert hasattr(est, "alpha_")
+    est.set_params(alpha=0.5).fit(X, y)
+    for name in ("alpha_", "effective_parameters_", "evidence_alphas_"):
+        assert not hasattr(est, name)
+
+
+def test_warm_start_begins_at_the_previous_alpha(classification):
+    X, y = classification
+    est = BackpropClassifier(
+        hidden_layer_sizes=(2,), alpha="evidence", warm_start=True, random_state=0
+    ).fit(X, y)
+    first = est.alpha_
+    est.fit(X, y)
+    assert est.evidence_alphas_[0] == first
+
+
+def test_verbose_prints_each_estimate(classification, capsys):
+    X, y = classification
+    est = BackpropClassifier(hidden_layer_sizes=(2,), alpha="evidence", verbose=1)
+    est.fit(X, y)
+    out = capsys.readouterr().out
+    assert out.count("evidence estimate") == len(est.evidence_alphas_)
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        (dict(alpha="bayes"), "alpha must be a float >= 0 or 'evidence'"),
+        (dict(alpha="evidence", early_stopping=True), "early_stopping"),
+    ],
+)
+def test_errors_name_the_parameter(classification, params, match):
+    X, y = classification
+    est = BackpropClassifier(hidden_layer_sizes=(2,), **params)
+    with pytest.raises(ValueError, match=match):
+        est.fit(X, y)
+    assert not hasattr(est, "n_features_in_")
+
+
+def test_dask_and_array_api_agree_with_numpy(classification):
+    da = pytest.importorskip("dask.array")
+    xp = pytest.importorskip("array_api_strict")
+    X, y = classification
+    params = dict(hidden_layer_sizes=(2,), alpha="evidence", random_state=0)
+    reference = BackpropClassifier(**params).fit(X, y)
+    on_dask = BackpropClassifier(**params).fit(
+        da.from_array(X, chunks=20), da.from_array(y, chunks=20)
+    )
+    with sklearn.config_context(array_api_dispatch=True):
+        on_device = BackpropClassifier(**params).fit(xp.asarray(X), xp.asarray(y))
+    for other in (on_dask, on_device):
+        assert other.alpha_ == pytest.approx(reference.alpha_, rel=1e-8)
+        assert other.effective_parameters_ == pytest.approx(
+            reference.effective_parameters_, rel=1e-8
+        )
+
+
+@parametrize_with_checks(
+    [
+        BackpropClassifier(hidden_layer_sizes=(3,), alpha="evidence"),
+        BackpropRegressor(hidden_layer_sizes=(3,), alpha="evidence"),
+    ],
+    expected_failed_checks=lambda est: {},
+)
+def test_sklearn_estimator_checks_evidence(estimator, check):
+    check(estimator)
