@@ -22,10 +22,10 @@ from the previous one's weights, until ``lambda`` changes by less than
 
 The Hessian is the exact one (from Hessian-vector products, the R-operator);
 its eigenvalues are dense (:func:`numpy.linalg.eigvalsh`) up to
-``_DENSE_MAX`` penalised weights, otherwise the ``_LANCZOS_K`` largest
-(:func:`scipy.sparse.linalg.eigsh`) and the rest from a Hutchinson estimate
-of the trace. Negative eigenvalues (a saddle, or rounding at the minimum) are
-counted as zero: ``gamma`` then stays in ``[0, n_penalised]``.
+``_DENSE_MAX`` penalised weights; above, ``gamma = tr H (H + lambda I)^-1``
+is estimated by stochastic Lanczos quadrature (Rademacher probes).
+Negative eigenvalues (a saddle, or rounding at the minimum) are counted as
+zero: ``gamma`` then stays in ``[0, n_penalised]``.
 
 The Hessian-vector products are the loss object's, so every backend works:
 numpy and scipy sparse, Array API arrays on their device, Dask; the
@@ -39,15 +39,17 @@ Hessian and ``lambda`` are ``2**-e`` times the user's, ``gamma`` is the same.
 from dataclasses import dataclass, field, replace
 
 import numpy as np
-from scipy.sparse.linalg import LinearOperator, eigsh
+from scipy.linalg import eigh_tridiagonal
 
 from .backprop import unroll
 
 _RTOL = 1e-2  # relative change of lambda at which the re-estimation stops
 _MAX_ESTIMATES = 10  # re-estimations at most (fits: one more than this)
-_DENSE_MAX = 2000  # penalised weights up to which the Hessian is built dense
-_LANCZOS_K = 40  # eigenvalues from Lanczos above _DENSE_MAX
-_HUTCHINSON_PROBES = 10  # Rademacher probes of the Hessian's trace
+# Penalised weights up to which the Hessian is built dense (n products);
+# above, _PROBES * _LANCZOS_STEPS products (measured: docs/performance.rst).
+_DENSE_MAX = 250
+_PROBES = 8
+_LANCZOS_STEPS = 25
 # lambda is kept within these factors of 1 (user's units): gamma = 0 or
 # ||w|| = 0 would otherwise send it to 0 or infinity.
 _ALPHA_RANGE = (1e-10, 1e10)
@@ -87,35 +89,59 @@ def data_hessian_operator(hvp, mask, m):
     return matvec
 
 
-def hessian_eigenvalues(matvec, n, rng):
-    """Eigenvalues of the symmetric operator: all of them, or an estimate.
+def effective_parameters_of(matvec, n, lam, seed):
+    """``gamma`` of the symmetric operator ``matvec`` (``n`` by ``n``) at ``lam``.
 
-    Returns ``(top, rest_count, rest_trace)``: the eigenvalues computed, and
-    how many others there are with their sum (0 and 0 when all are computed).
+    Up to ``_DENSE_MAX`` the dense eigenvalues; above, stochastic Lanczos
+    quadrature (:func:`lanczos_quadrature`), whose probes are drawn from a
+    fixed seed so that one fit's estimate is a deterministic function of the
+    weights and ``lam``.
     """
     if n <= _DENSE_MAX:
         H = np.column_stack([matvec(e) for e in np.eye(n)])
-        return np.linalg.eigvalsh((H + H.T) / 2.0), 0, 0.0
-    op = LinearOperator((n, n), matvec=matvec, dtype=np.float64)
-    top = eigsh(op, k=_LANCZOS_K, which="LA", tol=1e-3, return_eigenvectors=False)
-    probes = rng.choice([-1.0, 1.0], size=(_HUTCHINSON_PROBES, n))
-    trace = float(np.mean([p @ matvec(p) for p in probes]))
-    return top, n - _LANCZOS_K, max(trace - float(np.sum(top)), 0.0)
+        return effective_parameters(np.linalg.eigvalsh((H + H.T) / 2.0), lam)
+    probes = np.random.default_rng(seed).choice([-1.0, 1.0], size=(_PROBES, n))
+    return float(np.mean([lanczos_quadrature(matvec, z, lam) for z in probes]))
 
 
-def effective_parameters(eigenvalues, lam, rest_count=0, rest_trace=0.0):
-    """``gamma = sum mu / (mu + lambda)``, negative ``mu`` counted as zero.
+def lanczos_quadrature(matvec, z, lam, steps=None):
+    """``z^T f(H) z`` with ``f(mu) = mu / (mu + lam)``, from Lanczos on ``z``.
 
-    The eigenvalues not computed (``rest_count`` of them, summing to
-    ``rest_trace``) count as if each were their mean: ``mu / (mu + lambda)``
-    is concave, so this is an upper bound of their share (Jensen).
+    ``steps`` Lanczos steps (``_LANCZOS_STEPS``) with full
+    reorthogonalisation give the tridiagonal ``T = U diag(theta) U^T``; the
+    Gauss quadrature is ``||z||^2 sum_j U[0, j]^2 f(theta_j)`` (Golub and
+    Meurant; Ubaru, Chen and Saad 2017), whose mean over Rademacher ``z`` is
+    ``tr f(H) = gamma``.
     """
-    mu = np.clip(np.asarray(eigenvalues, dtype=np.float64), 0.0, None)
-    gamma = float(np.sum(mu / (mu + lam)))
-    if rest_count:
-        mean = rest_trace / rest_count
-        gamma += rest_count * mean / (mean + lam)
-    return gamma
+    steps = min(_LANCZOS_STEPS if steps is None else steps, z.shape[0])
+    Q = np.zeros((steps, z.shape[0]))
+    diag, off = [], []
+    q, beta = z / np.linalg.norm(z), 0.0
+    for k in range(steps):
+        Q[k] = q
+        r = matvec(q) - (beta * Q[k - 1] if k else 0.0)
+        diag.append(float(q @ r))
+        r -= diag[-1] * q
+        r -= Q[: k + 1].T @ (Q[: k + 1] @ r)  # full reorthogonalisation
+        beta = float(np.linalg.norm(r))
+        if beta <= 1e-10 * abs(diag[0]) or k == steps - 1:
+            break
+        off.append(beta)
+        q = r / beta
+    theta, U = eigh_tridiagonal(np.array(diag), np.array(off))
+    return float(z @ z) * effective_weights(U[0] ** 2, theta, lam)
+
+
+def effective_weights(weights, theta, lam):
+    """``sum_j weights_j f(theta_j)``, negative ``theta`` counted as zero."""
+    theta = np.clip(theta, 0.0, None)
+    return float(np.sum(weights * theta / (theta + lam)))
+
+
+def effective_parameters(eigenvalues, lam):
+    """``gamma = sum mu / (mu + lambda)``, negative ``mu`` counted as zero."""
+    mu = np.asarray(eigenvalues, dtype=np.float64)
+    return effective_weights(np.ones_like(mu), mu, lam)
 
 
 def updated_alpha(gamma, sq_norm, lam, J, m, n_targets, scale, regression):
@@ -168,7 +194,7 @@ def fit_with_evidence(
     verbose : int
         Print lambda and gamma after each estimate.
     rng : numpy.random.Generator
-        The Hutchinson probes' source (large networks only).
+        Seeds the Lanczos quadrature's probes (large networks only).
 
     Returns
     -------
@@ -182,15 +208,14 @@ def fit_with_evidence(
     trace : EvidenceTrace
     """
     mask = penalised_mask(layer_sizes)
-    rng = np.random.default_rng(0) if rng is None else rng
+    seed = 0 if rng is None else int(rng.integers(2**31))
     trace, fits, lam = EvidenceTrace(), [], alpha0
     for estimate in range(_MAX_ESTIMATES + 1):
         fit = solve(lam, x0 if not fits else fits[-1].x)
         fits.append(fit)
         trace.alphas.append(lam * scale)
         matvec = data_hessian_operator(hvp_at(fit.x), mask, m)
-        eig = hessian_eigenvalues(matvec, int(mask.sum()), rng)
-        gamma = effective_parameters(eig[0], lam, eig[1], eig[2])
+        gamma = effective_parameters_of(matvec, int(mask.sum()), lam, seed)
         trace.gammas.append(gamma)
         w = fit.x[mask]
         new = updated_alpha(

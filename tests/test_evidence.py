@@ -12,7 +12,12 @@ from sklearn.datasets import make_classification, make_regression
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skbackprop import BackpropClassifier, BackpropRegressor
-from skbackprop._evidence import effective_parameters, penalised_mask
+from skbackprop._evidence import (
+    effective_parameters,
+    effective_parameters_of,
+    lanczos_quadrature,
+    penalised_mask,
+)
 from skbackprop.backprop import cost_function, unroll
 
 
@@ -87,8 +92,22 @@ def test_regressor_noise_level_fixed_point(regression):
 
 def test_effective_parameters_counts_negative_eigenvalues_as_zero():
     assert effective_parameters([-1.0, 0.0, 3.0], 1.0) == pytest.approx(0.75)
-    # The rest of the spectrum, by its mean: 2 eigenvalues summing to 2.
-    assert effective_parameters([3.0], 1.0, 2, 2.0) == pytest.approx(0.75 + 1.0)
+
+
+def test_lanczos_quadrature_against_dense_eigenvalues():
+    rng = np.random.default_rng(0)
+    A = rng.standard_normal((300, 300))
+    H = A @ A.T / 300
+    gamma = effective_parameters(np.linalg.eigvalsh(H), 0.5)
+    z = rng.choice([-1.0, 1.0], size=300)
+    # All n steps: exact quadrature of z^T f(H) z.
+    exact = z @ (H @ np.linalg.solve(H + 0.5 * np.eye(300), z))
+    assert lanczos_quadrature(lambda v: H @ v, z, 0.5, steps=300) == pytest.approx(
+        exact, rel=1e-8
+    )
+    # The estimator's probes and steps: within a few percent of gamma.
+    estimate = effective_parameters_of(lambda v: H @ v, 300, 0.5, seed=0)
+    assert estimate == pytest.approx(gamma, rel=0.05)
 
 
 @pytest.mark.parametrize("Estimator", [BackpropClassifier, BackpropRegressor])
