@@ -239,6 +239,7 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
             layer_sizes,
             alpha,
             m=m,
+            n_rows=X.shape[0],
             n_targets=m * scale * Y.shape[1],
             scale=scale,
             regression=self._output_activation == "identity",
