@@ -1,0 +1,133 @@
+"""``alpha="evidence"`` beside the default fit and a grid search over alpha.
+
+For each dataset, a 5-fold outer cross-validation; in each outer fold three
+ways of choosing lambda, each a Pipeline(StandardScaler, estimator) fitted on
+the training folds and scored on the held-out one:
+
+* ``default``: ``alpha=1.0``;
+* ``evidence``: ``alpha="evidence"``;
+* ``grid``: GridSearchCV over 10 values of alpha (``logspace(-3, 2, 10)``),
+  5-fold, refit on the whole training folds.
+
+Timings are per outer fold, in one process, as ratios to the default fit.
+Datasets: digits, make_moons(1000, noise=0.25), make_gaussian_quantiles
+(1000 rows, 2 features, 3 classes), make_hastie_10_2 (2000 rows) for
+BackpropClassifier; diabetes (target standardised) for BackpropRegressor.
+Every other parameter is the estimator's default.
+
+Usage (from the repository root)::
+
+    python benchmarks/bench_evidence.py            # all sets (~5 minutes)
+    python benchmarks/bench_evidence.py --sets moons diabetes
+"""
+
+import argparse
+import time
+import warnings
+
+import numpy as np
+from sklearn.datasets import (
+    load_diabetes,
+    load_digits,
+    make_gaussian_quantiles,
+    make_hastie_10_2,
+    make_moons,
+)
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import GridSearchCV, KFold, StratifiedKFold
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from skbackprop import BackpropClassifier, BackpropRegressor
+
+GRID = np.logspace(-3, 2, 10)
+
+
+def datasets():
+    """name -> (X, y, Estimator)."""
+    X_d, y_d = load_diabetes(return_X_y=True)
+    return {
+        "digits": (*load_digits(return_X_y=True), BackpropClassifier),
+        "moons": (*make_moons(1000, noise=0.25, random_state=0), BackpropClassifier),
+        "quantiles": (
+            *make_gaussian_quantiles(
+                n_samples=1000, n_features=2, n_classes=3, random_state=0
+            ),
+            BackpropClassifier,
+        ),
+        "hastie": (*make_hastie_10_2(2000, random_state=0), BackpropClassifier),
+        "diabetes": (X_d, (y_d - y_d.mean()) / y_d.std(), BackpropRegressor),
+    }
+
+
+def timed_score(model, X_train, y_train, X_test, y_test):
+    start = time.perf_counter()
+    model.fit(X_train, y_train)
+    return time.perf_counter() - start, 100 * model.score(X_test, y_test), model
+
+
+def one_set(X, y, Estimator):
+    """Per method: mean time ratio to default, mean score, the chosen alphas."""
+    regression = Estimator is BackpropRegressor
+    outer = (KFold if regression else StratifiedKFold)(5, shuffle=True, random_state=0)
+    rows = {
+        name: {"time": [], "score": [], "alpha": []}
+        for name in ("default", "evidence", "grid")
+    }
+    for train, test in outer.split(X, y):
+        args = (X[train], y[train], X[test], y[test])
+        models = {
+            "default": make_pipeline(StandardScaler(), Estimator(random_state=0)),
+            "evidence": make_pipeline(
+                StandardScaler(), Estimator(alpha="evidence", random_state=0)
+            ),
+            "grid": GridSearchCV(
+                make_pipeline(StandardScaler(), Estimator(random_state=0)),
+                {f"{Estimator.__name__.lower()}__alpha": GRID},
+                cv=5,
+            ),
+        }
+        for name, model in models.items():
+            seconds, score, fitted = timed_score(model, *args)
+            rows[name]["time"].append(seconds)
+            rows[name]["score"].append(score)
+            if name == "evidence":
+                rows[name]["alpha"].append(fitted[-1].alpha_)
+            elif name == "grid":
+                rows[name]["alpha"].append(next(iter(fitted.best_params_.values())))
+            else:
+                rows[name]["alpha"].append(1.0)
+    base = np.array(rows["default"]["time"])
+    return {
+        name: (
+            float(np.mean(np.array(r["time"]) / base)),
+            float(np.mean(r["score"])),
+            float(np.median(r["alpha"])),
+        )
+        for name, r in rows.items()
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sets", nargs="*", default=None)
+    args = parser.parse_args()
+    sets = datasets()
+    names = args.sets or list(sets)
+    print(
+        f"{'set':<10} {'method':<9} {'time/default':>13} {'score':>7} {'alpha (med.)':>13}"
+    )
+    for name in names:
+        X, y, Estimator = sets[name]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            result = one_set(X, y, Estimator)
+        for method, (ratio, score, alpha) in result.items():
+            print(
+                f"{name:<10} {method:<9} {ratio:>13.1f} {score:>7.2f} {alpha:>15.4g}",
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    main()
