@@ -115,7 +115,7 @@ def main():
     sets = datasets()
     names = args.sets or list(sets)
     print(
-        f"{'set':<10} {'method':<9} {'time/default':>13} {'score':>7} {'alpha (med.)':>13}"
+        f"{'set':<10} {'method':<9} {'t/default':>10} {'score':>7} {'alpha (med.)':>13}"
     )
     for name in names:
         X, y, Estimator = sets[name]
@@ -124,7 +124,7 @@ def main():
             result = one_set(X, y, Estimator)
         for method, (ratio, score, alpha) in result.items():
             print(
-                f"{name:<10} {method:<9} {ratio:>13.1f} {score:>7.2f} {alpha:>15.4g}",
+                f"{name:<10} {method:<9} {ratio:>10.1f} {score:>7.2f} {alpha:>15.4g}",
                 flush=True,
             )
 
