@@ -123,9 +123,13 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
         or a tuple, list, ``range`` or 1-D integer array (strings, sets and
         dicts are refused). ``(25,)`` is the course's network; ``()`` gives
         no hidden layer (logistic regression, one-vs-all).
-    alpha : float, default=1.0
+    alpha : float or "evidence", default=1.0
         Regularisation strength, the course's lambda. Larger values shrink
         the weights (more bias, less variance). Must be >= 0.
+        ``"evidence"`` chooses it from the training data by MacKay's
+        evidence framework, re-estimated from the exact Hessian
+        until it settles (see the user guide's "Choosing λ"); not with
+        ``early_stopping``.
     max_iter : int, default=1000
         Maximum number of optimizer iterations. A
         :class:`~sklearn.exceptions.ConvergenceWarning` is raised when it is
@@ -263,7 +267,17 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
         The cost ``J`` at ``thetas_`` (on the training part of the data when
         ``early_stopping``).
     loss_curve_ : list of float
-        ``J`` after each iteration.
+        ``J`` after each iteration (with ``alpha="evidence"``, of every fit,
+        each at its own lambda).
+    alpha_ : float
+        With ``alpha="evidence"`` only: the lambda it settled on (the last
+        fit's).
+    effective_parameters_ : float
+        With ``alpha="evidence"`` only: gamma, the number of well-determined
+        penalised weights at the last fit's minimum.
+    evidence_alphas_ : ndarray of shape (n_fits,)
+        With ``alpha="evidence"`` only: the lambda of each fit, the first
+        1.0 (or the previous ``alpha_`` with ``warm_start``).
     validation_scores_ : list of float or None
         With ``early_stopping`` or ``X_val``, the validation score (accuracy)
         after each iteration; otherwise None.

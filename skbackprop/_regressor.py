@@ -64,9 +64,13 @@ class BackpropRegressor(RegressorMixin, BaseBackprop):
         Units in each hidden layer, bias not counted. ``()`` gives no hidden
         layer: ridge regression (the course's regularised linear regression,
         the intercept not penalised).
-    alpha : float, default=1.0
+    alpha : float or "evidence", default=1.0
         Regularisation strength, the course's lambda. Larger values shrink
         the weights (more bias, less variance). Must be >= 0.
+        ``"evidence"`` chooses it from the training data by MacKay's
+        evidence framework (and the noise level), re-estimated from the exact Hessian
+        until it settles (see the user guide's "Choosing λ"); not with
+        ``early_stopping``.
     max_iter : int, default=1000
         Maximum number of optimizer iterations. A
         :class:`~sklearn.exceptions.ConvergenceWarning` is raised when it is
@@ -165,7 +169,17 @@ class BackpropRegressor(RegressorMixin, BaseBackprop):
         The cost ``J`` at ``thetas_`` (on the training part of the data when
         ``early_stopping``).
     loss_curve_ : list of float
-        ``J`` after each iteration.
+        ``J`` after each iteration (with ``alpha="evidence"``, of every fit,
+        each at its own lambda).
+    alpha_ : float
+        With ``alpha="evidence"`` only: the lambda it settled on (the last
+        fit's).
+    effective_parameters_ : float
+        With ``alpha="evidence"`` only: gamma, the number of well-determined
+        penalised weights at the last fit's minimum.
+    evidence_alphas_ : ndarray of shape (n_fits,)
+        With ``alpha="evidence"`` only: the lambda of each fit, the first
+        1.0 (or the previous ``alpha_`` with ``warm_start``).
     validation_scores_ : list of float or None
         With ``early_stopping``, the validation R² after each iteration;
         otherwise None.
