@@ -1,0 +1,68 @@
+"""The prediction path on numpy input, at the cost of the network itself.
+
+A service predicts a row or a few at a time, where the network's arithmetic
+(a few small matrix products) takes microseconds and general-purpose
+machinery took the rest: scikit-learn's ``validate_data`` (DataFrame and
+Array API detection, feature-name checks) and scipy's Array API
+``logsumexp`` (over 100 us on a 10-element row). Here
+
+* an ``X`` that is already what validation would return (a 2-D float64 or
+  float32 ndarray of the fitted width, finite, for a model fitted without
+  feature names and holding numpy weights) goes straight to the forward pass;
+  anything else goes through ``validate_data``, which converts it or raises
+  its usual errors and warnings, so both routes give the same results;
+* the log-softmax of the output scores is written for a numpy matrix, with
+  the arithmetic of scipy's ``logsumexp`` (the same numbers, to the bit, on
+  scipy >= 1.15; within float rounding on older scipy).
+
+Array API and dask inputs keep their own paths (:mod:`skbackprop._dispatch`,
+:mod:`skbackprop._dask_data`).
+"""
+
+import numpy as np
+
+#: The dtypes validation keeps as they are (native byte order only).
+_FLOATS = (np.dtype(np.float64), np.dtype(np.float32))
+
+
+def is_ready_for_prediction(estimator, X):
+    """Whether ``X`` is already what ``validate_data`` would return for ``estimator``.
+
+    True only for a 2-D ndarray (not a subclass, in any memory order) of
+    float64 or float32 with at least one row and ``n_features_in_``
+    columns, whose values are all finite, for a fitted model without
+    ``feature_names_in_`` (an ndarray would get the feature-name warning)
+    whose weights are numpy arrays (others need the namespace check). The
+    finiteness test is scikit-learn's own first pass: the sum is finite.
+    """
+    if not (
+        type(X) is np.ndarray
+        and X.ndim == 2
+        and X.dtype in _FLOATS
+        and X.shape[0] > 0
+        and X.shape[1] == estimator.n_features_in_
+        and type(estimator._output_weights) is np.ndarray
+        and not hasattr(estimator, "feature_names_in_")
+    ):
+        return False
+    with np.errstate(over="ignore"):  # a sum that overflows: validate_data decides
+        return bool(np.isfinite(X.sum()))
+
+
+def log_softmax_rows(scores):
+    """``scores - logsumexp(scores)`` per row of a finite-maximum numpy matrix.
+
+    scipy's arithmetic (>= 1.15), without its Array API dispatch: the
+    entries tied at the row's maximum ``top`` are taken out of the sum, which
+    is then ``log1p(rest / n_top) + log(n_top) + top``; for precision, the
+    sum of the other terms is kept away from 1. Every row's maximum must be
+    finite (the caller maps infinite rows to their limits first), and then
+    so is the result's normaliser.
+    """
+    top = scores.max(axis=1, keepdims=True)
+    is_top = scores == top
+    n_top = is_top.sum(axis=1, keepdims=True, dtype=scores.dtype)
+    rest = np.exp(np.where(is_top, -np.inf, scores) - top)
+    rest = rest.sum(axis=1, keepdims=True, dtype=scores.dtype)
+    rest /= n_top  # 0 stays 0, as scipy's where(s == 0, s, s / m)
+    return scores - (np.log1p(rest) + np.log(n_top) + top)
