@@ -8,13 +8,13 @@ the output layer.
 
 import array_api_compat.numpy as _np_xp
 import numpy as np
-from scipy.special import log_expit
+from scipy.special import expit, log_expit
 from sklearn.base import ClassifierMixin
 from sklearn.metrics import accuracy_score
 
 from ._base import BaseBackprop, _dask_support, _lazy_on_dask, _unchanged_on_error
 from ._compat import get_namespace_and_device, move_to, with_callbacks
-from ._predict import log_softmax_rows
+from ._predict import log_softmax_rows, normalize_sigmoid_rows, softmax_rows
 from ._validation import (
     check_same_output_activation,
     class_sample_weight,
@@ -532,8 +532,7 @@ default=None
         proba : ndarray of shape (n_samples, n_classes)
             Probabilities, columns in the order of ``classes_``.
         """
-        log_proba = self._log_proba(self._output_z(X, "predict_proba"))
-        return _namespace(log_proba).exp(log_proba)
+        return self._proba(self._output_z(X, "predict_proba"))
 
     @_lazy_on_dask
     def predict_log_proba(self, X):
@@ -556,6 +555,30 @@ default=None
         log_proba : ndarray of shape (n_samples, n_classes)
         """
         return self._log_proba(self._output_z(X, "predict_log_proba"))
+
+    def _proba(self, z):
+        """:meth:`predict_proba` from ``z(L)``.
+
+        ``exp`` of :meth:`_log_proba`, except for numpy ``z``, where it is
+        computed directly when that is as accurate (within float rounding of
+        ``exp(predict_log_proba)``, no longer equal to the bit): a service's
+        rows pay for two fewer passes over the outputs.
+        """
+        if type(z) is np.ndarray:
+            proba = None
+            if self._is_multilabel():
+                proba = expit(z)
+            elif z.shape[1] == 1:
+                proba = np.concatenate([expit(-z), expit(z)], axis=1)
+            elif self._fitted_output_activation == "softmax":
+                if np.isfinite(z.max(axis=1)).all():
+                    proba = softmax_rows(z)
+            else:
+                proba = normalize_sigmoid_rows(z)
+            if proba is not None:
+                return proba
+        log_proba = self._log_proba(z)
+        return _namespace(log_proba).exp(log_proba)
 
     def _log_proba(self, z):
         """:meth:`predict_log_proba` from ``z(L)``, in ``z``'s namespace."""

@@ -20,6 +20,7 @@ Array API and dask inputs keep their own paths (:mod:`skbackprop._dispatch`,
 """
 
 import numpy as np
+from scipy.special import expit
 
 #: The dtypes validation keeps as they are (native byte order only).
 _FLOATS = (np.dtype(np.float64), np.dtype(np.float32))
@@ -66,3 +67,33 @@ def log_softmax_rows(scores):
     rest = rest.sum(axis=1, keepdims=True, dtype=scores.dtype)
     rest /= n_top  # 0 stays 0, as scipy's where(s == 0, s, s / m)
     return scores - (np.log1p(rest) + np.log(n_top) + top)
+
+
+def softmax_rows(scores):
+    """``exp(scores)`` normalised per row, for rows whose maximum is finite.
+
+    The direct form, two passes fewer than ``exp(log_softmax_rows(scores))``
+    and within float rounding of it (entries far below their row's maximum
+    underflow in both).
+    """
+    with np.errstate(over="ignore"):  # -1e308 - 1e308 = -inf: probability 0
+        proba = scores - scores.max(axis=1, keepdims=True)
+    np.exp(proba, out=proba)
+    proba /= proba.sum(axis=1, keepdims=True)
+    return proba
+
+
+def normalize_sigmoid_rows(z):
+    """``g(z) / sum(g(z))`` per row, or None where that would lose precision.
+
+    The one-vs-all probabilities computed directly. Every ``g(z)`` is then a
+    normal float, accurate to an ulp or so, and so is the quotient: that
+    needs ``z`` above ``log(tiny)`` (about -708 in float64, -87 in float32)
+    with a margin; below, ``g(z)`` is subnormal or 0 and the caller takes the
+    logarithmic route.
+    """
+    if not z.min() > np.log(np.finfo(z.dtype).tiny) + 8:
+        return None
+    proba = expit(z)
+    proba /= proba.sum(axis=1, keepdims=True)
+    return proba

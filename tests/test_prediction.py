@@ -17,7 +17,12 @@ from sklearn.datasets import load_digits
 from sklearn.exceptions import NotFittedError
 
 from skbackprop import BackpropClassifier, BackpropRegressor
-from skbackprop._predict import is_ready_for_prediction, log_softmax_rows
+from skbackprop._predict import (
+    is_ready_for_prediction,
+    log_softmax_rows,
+    normalize_sigmoid_rows,
+    softmax_rows,
+)
 
 #: scipy's logsumexp has had today's arithmetic (ties taken out, log1p) since 1.15.
 SCIPY_LOG1P_LOGSUMEXP = tuple(int(p) for p in scipy.__version__.split(".")[:2]) >= (
@@ -82,6 +87,23 @@ def _reference_log_proba(name, z):
     return scores - logsumexp(scores, axis=1, keepdims=True)
 
 
+def _assert_within_rounding(proba, log_proba):
+    """``proba`` equals ``exp(log_proba)`` to float rounding.
+
+    An absolute error of a few ulps in ``log p`` is a relative error
+    ``|log p|`` times larger in ``exp(log p)``: the bound grows with it.
+    """
+    eps = np.finfo(proba.dtype).eps
+    expected = np.exp(log_proba)
+    finite = np.isfinite(log_proba)
+    assert_array_equal(proba[~finite], 0.0)  # log p = -inf: p = 0, exactly
+    proba, log_proba, expected = proba[finite], log_proba[finite], expected[finite]
+    bound = 16 * eps * (1 + np.abs(log_proba)) * expected
+    assert np.all(np.abs(proba - expected) <= bound), np.max(
+        np.abs(proba - expected) / np.maximum(bound, np.finfo(proba.dtype).tiny)
+    )
+
+
 def _inputs(X):
     return {
         "float64": X,
@@ -108,8 +130,11 @@ def test_classifier_methods_match_the_reference(models, digits, name, kind):
     log_proba = clf.predict_log_proba(X)
     assert log_proba.dtype == z.dtype
     assert_allclose(log_proba, _reference_log_proba(name, z), rtol=rtol, atol=rtol)
-    # predict_proba is exp(predict_log_proba), exactly.
-    assert_array_equal(clf.predict_proba(X), np.exp(log_proba))
+    # predict_proba is computed directly: within float rounding of
+    # exp(predict_log_proba), no longer equal to the bit.
+    proba = clf.predict_proba(X)
+    assert proba.dtype == z.dtype
+    _assert_within_rounding(proba, log_proba)
     decision = clf.decision_function(X)
     expected = z[:, 0] if z.shape[1] == 1 else z
     assert_allclose(decision, expected, rtol=rtol, atol=rtol)
@@ -220,3 +245,41 @@ def test_log_softmax_rows_is_scipys_logsumexp(dtype):
         eps = np.finfo(dtype).eps
         assert_allclose(got, expected, rtol=8 * eps, atol=8 * eps)
     assert_allclose(np.exp(got).sum(axis=1), 1.0, rtol=64 * np.finfo(dtype).eps)
+
+
+@pytest.mark.parametrize("name", ["ova", "softmax", "binary", "multilabel"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_proba_at_the_edges_takes_the_logarithmic_route(models, name, dtype):
+    """Scores whose g(z) would be subnormal, or infinite: exp(log_proba) exactly
+    where the direct form would lose precision, their limits otherwise."""
+    clf = models[name]
+    n_out = clf.thetas_[-1].shape[0]
+    z = np.tile(np.linspace(-3, 3, n_out), (6, 1)).astype(dtype)
+    z[1] -= 2000.0  # every unit far below: g(z) underflows
+    z[2, 0] = -np.inf
+    z[3, -1] = np.inf
+    z[4] = -np.inf
+    z[5, :] = np.inf
+    with np.errstate(invalid="ignore", over="ignore"):
+        log_proba = clf._log_proba(z)
+        proba = clf._proba(z)
+    assert proba.dtype == dtype
+    assert np.isfinite(proba).all() and (proba >= 0).all()
+    eps = np.finfo(dtype).eps
+    _assert_within_rounding(proba, log_proba)
+    if name in ("ova", "softmax"):
+        # Not row 1: log-probabilities near -2000 carry 2000 times the rounding.
+        assert_allclose(proba[[0, 2, 3, 4, 5]].sum(axis=1), 1.0, rtol=16 * eps)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_direct_forms_match_the_logarithmic_ones(dtype):
+    rng = np.random.default_rng(1)
+    z = rng.normal(scale=10, size=(100, 6)).astype(dtype)
+    _assert_within_rounding(softmax_rows(z.copy()), log_softmax_rows(z))
+    ls = log_expit(z)
+    _assert_within_rounding(
+        normalize_sigmoid_rows(z), ls - logsumexp(ls, axis=1, keepdims=True)
+    )
+    low = np.log(np.finfo(dtype).tiny)
+    assert normalize_sigmoid_rows(z + dtype(low)) is None  # g(z) would be subnormal
