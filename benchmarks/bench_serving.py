@@ -131,7 +131,7 @@ def _case(label, X, y, hidden, regression, n_calls_scale):
 
 def _print_table(results):
     header = (
-        f"{'model':<28}{'rows':>6}{'ours p50':>10}{'p99':>9}{'MLP p50':>10}"
+        f"{'model':<29}{'rows':>6}{'ours p50':>10}{'p99':>9}{'MLP p50':>10}"
         f"{'p99':>9}{'ONNX p50':>10}{'p99':>9}{'ours/MLP p50':>14}{'p99':>7}"
         f"{'ours/ONNX p50':>15}"
     )
@@ -140,7 +140,7 @@ def _print_table(results):
         ours, mlp = stats["ours"], stats["mlp"]
         onnx = stats.get("onnx", (np.nan, np.nan))
         print(
-            f"{label + ' ' + method:<28}{n_rows:>6}{ours[0]:>10.1f}{ours[1]:>9.1f}"
+            f"{label + ' ' + method:<29}{n_rows:>6}{ours[0]:>10.1f}{ours[1]:>9.1f}"
             f"{mlp[0]:>10.1f}{mlp[1]:>9.1f}{onnx[0]:>10.1f}{onnx[1]:>9.1f}"
             f"{ours[0] / mlp[0]:>14.2f}{ours[1] / mlp[1]:>7.2f}"
             f"{ours[0] / onnx[0]:>15.2f}"
@@ -159,11 +159,11 @@ def main():
         "times in microseconds per call, one thread"
     )
     X_digits, y_digits = load_digits(return_X_y=True)
-    problems = [("digits 64-25-10", X_digits / 16.0, y_digits, 25)]
+    problems = [("digits 64-25", X_digits / 16.0, y_digits, 25)]
     if not args.quick:
         try:
             X_mnist, y_mnist = load_mnist(args.data)
-            problems.append(("MNIST 784-100-10", X_mnist[:2000], y_mnist[:2000], 100))
+            problems.append(("MNIST 784-100", X_mnist[:2000], y_mnist[:2000], 100))
         except FileNotFoundError:
             print(f"MNIST not found in {args.data}: digits only")
     scale = 0.05 if args.quick else 1.0
@@ -173,7 +173,7 @@ def main():
             results = []
             for label, X, y, hidden in problems:
                 for regression in (False, True):
-                    name = label.replace("-10", "-1") if regression else label
+                    name = label + ("-1" if regression else "-10")
                     results += _case(name, X, y, hidden, regression, scale)
             _print_table(results)
 

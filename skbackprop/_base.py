@@ -22,7 +22,7 @@ from ._callbacks import FitCallbacks
 from ._compat import HAS_ARRAY_API, CallbackSupportMixin
 from ._dispatch import check_prediction_input, float_dtypes, follow, follow_labels
 from ._loss import NetworkLoss, is_dask_collection
-from ._predict import is_ready_for_prediction
+from ._predict import forward_z, is_ready_for_prediction
 from ._solver import (
     Monitor,
     SolverSettings,
@@ -38,9 +38,8 @@ from ._validation import (
     scale_sample_weight,
     split_validation,
 )
-from .backprop import forward_propagate, init_thetas, roll, unroll
+from .backprop import init_thetas, roll, unroll
 from .backprop._array_api import is_array_api_array, namespace_and_device, to_numpy
-from .backprop._course import _cast_thetas
 
 
 def _unchanged_on_error(fit):
@@ -314,6 +313,8 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
 
     def _forward_z(self, thetas, X):
         """``z(L)`` of the network ``thetas`` on validated ``X`` (in X's precision)."""
+        if not (is_array_api_array(X) or is_dask_collection(X)):
+            return forward_z(thetas, X, self.activation)
         layer_sizes = (X.shape[1], *(t.shape[0] for t in thetas))
         loss = NetworkLoss(layer_sizes, self.activation, self._output_activation)
         return loss.forward(thetas, X)
@@ -333,9 +334,8 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
             check_is_fitted(self)  # raises NotFittedError
         if is_ready_for_prediction(self, X):
             # X is what validate_data would return: the forward pass at once.
-            thetas = _cast_thetas(self.thetas_, X)
             with np.errstate(over="ignore", invalid="ignore"):  # checked below
-                z = forward_propagate(thetas, X, self.activation)[1]
+                z = forward_z(self.thetas_, X, self.activation)
         else:
             check_prediction_input(self, X, method)
             X = validate_data(

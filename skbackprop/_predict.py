@@ -22,6 +22,10 @@ Array API and dask inputs keep their own paths (:mod:`skbackprop._dispatch`,
 import numpy as np
 from scipy.special import expit
 
+from .backprop import forward_layer
+from .backprop._activations import unit
+from .backprop._course import _cast_thetas
+
 #: The dtypes validation keeps as they are (native byte order only).
 _FLOATS = (np.dtype(np.float64), np.dtype(np.float32))
 
@@ -97,3 +101,21 @@ def normalize_sigmoid_rows(z):
     proba = expit(z)
     proba /= proba.sum(axis=1, keepdims=True)
     return proba
+
+
+def forward_z(thetas, X, activation):
+    """``z(L)`` of the network ``thetas`` on a numpy or scipy sparse ``X``.
+
+    The layers of :func:`~skbackprop.backprop.forward_propagate`, keeping
+    nothing for backprop, with the hidden units' in-place ``g`` of the fast
+    evaluator (numpy's SIMD ``exp`` for the sigmoid: about five times faster
+    per element than :func:`scipy.special.expit`, within float rounding of
+    it), so a prediction computes what the fit's evaluations computed.
+    In ``X``'s precision.
+    """
+    g = unit(activation).g_inplace
+    thetas = _cast_thetas(thetas, X)
+    z = forward_layer(X, thetas[0])
+    for theta in thetas[1:]:
+        z = forward_layer(g(z), theta)
+    return z
