@@ -22,6 +22,7 @@ from ._callbacks import FitCallbacks
 from ._compat import HAS_ARRAY_API, CallbackSupportMixin
 from ._dispatch import check_prediction_input, float_dtypes, follow, follow_labels
 from ._loss import NetworkLoss, is_dask_collection
+from ._predict import forward_z, is_ready_for_prediction
 from ._solver import (
     Monitor,
     SolverSettings,
@@ -99,7 +100,7 @@ def _check_forward_not_nan(z):
     Overflow to ``+-inf`` alone is harmless (a saturated unit, probability 0
     or 1); NaN would be a silent wrong prediction.
     """
-    if is_array_api_array(z):
+    if type(z) is not np.ndarray and is_array_api_array(z):
         xp = namespace_and_device(z)[0]
         has_nan = bool(xp.any(xp.isnan(z)))
     else:
@@ -312,6 +313,8 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
 
     def _forward_z(self, thetas, X):
         """``z(L)`` of the network ``thetas`` on validated ``X`` (in X's precision)."""
+        if not (is_array_api_array(X) or is_dask_collection(X)):
+            return forward_z(thetas, X, self.activation)
         layer_sizes = (X.shape[1], *(t.shape[0] for t in thetas))
         loss = NetworkLoss(layer_sizes, self.activation, self._output_activation)
         return loss.forward(thetas, X)
@@ -327,17 +330,23 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
         ``method`` names the public method, for the error when ``X`` is not
         in the namespace (and on the device) of the fitted weights.
         """
-        check_is_fitted(self)
-        check_prediction_input(self, X, method)
-        X = validate_data(
-            self,
-            X,
-            accept_sparse=("csr", "csc"),
-            dtype=float_dtypes(X),
-            reset=False,
-        )
-        with np.errstate(over="ignore", invalid="ignore"):  # checked below
-            z = self._forward_z(self.thetas_, X)
+        if not hasattr(self, "thetas_"):
+            check_is_fitted(self)  # raises NotFittedError
+        if is_ready_for_prediction(self, X):
+            # X is what validate_data would return: the forward pass at once.
+            with np.errstate(over="ignore", invalid="ignore"):  # checked below
+                z = forward_z(self.thetas_, X, self.activation)
+        else:
+            check_prediction_input(self, X, method)
+            X = validate_data(
+                self,
+                X,
+                accept_sparse=("csr", "csc"),
+                dtype=float_dtypes(X),
+                reset=False,
+            )
+            with np.errstate(over="ignore", invalid="ignore"):  # checked below
+                z = self._forward_z(self.thetas_, X)
         _check_forward_not_nan(z)
         return z
 
