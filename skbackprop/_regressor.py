@@ -12,7 +12,10 @@ from sklearn.metrics import r2_score
 
 from ._base import BaseBackprop, _dask_support, _lazy_on_dask, _unchanged_on_error
 from ._compat import with_callbacks
-from ._validation import encode_continuous_targets
+from ._validation import (
+    encode_continuous_targets,
+    encode_validation_continuous_targets,
+)
 from .backprop._array_api import is_array_api_array
 
 
@@ -305,7 +308,7 @@ default=None
 
     def _encode_validation_targets(self, y_val, encoding):
         """``(y_val, Y_val)``: validation targets with the training outputs."""
-        Y_val = encode_continuous_targets(y_val, encoding["n_outputs_"])
+        Y_val = encode_validation_continuous_targets(y_val, encoding["n_outputs_"])
         return y_val, Y_val
 
     def _validation_score(self, z, y_val, sample_weight_val, encoding):
