@@ -12,6 +12,7 @@ from sklearn.metrics import r2_score
 
 from ._base import BaseBackprop, _dask_support, _lazy_on_dask, _unchanged_on_error
 from ._compat import with_callbacks
+from ._scale import check_validation_target_scale, warn_if_targets_are_large
 from ._validation import (
     encode_continuous_targets,
     encode_validation_continuous_targets,
@@ -297,6 +298,7 @@ default=None
         dask = _dask_support(y)  # a dask y is checked and kept on the workers
         if dask is None:
             Y = encode_continuous_targets(y, previous)
+            warn_if_targets_are_large(Y)
         else:
             Y = dask.encode_continuous_targets(y, previous)
         encoding = {"n_outputs_": Y.shape[1], "_y_ndim": np.ndim(y)}
@@ -310,6 +312,11 @@ default=None
         """``(y_val, Y_val)``: validation targets with the training outputs."""
         Y_val = encode_validation_continuous_targets(y_val, encoding["n_outputs_"])
         return y_val, Y_val
+
+    def _check_validation_targets(self, Y, Y_val):
+        """Refuse a ``y_val`` on a far other scale than ``y`` (one left
+        untransformed by ``TransformedTargetRegressor``)."""
+        check_validation_target_scale(Y, Y_val)
 
     def _validation_score(self, z, y_val, sample_weight_val, encoding):
         """R² on the validation data, from their outputs ``z(L)``."""
