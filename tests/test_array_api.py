@@ -301,9 +301,9 @@ def test_a_fit_never_moves_the_data_to_the_host(digits, transfers):
         model = BackpropClassifier(max_iter=5, random_state=0).fit(X_dev, y_dev)
     # The labels to encode them on the host, the 0/1 targets Y once to the
     # device, the parameter vectors in and gradients out, the fitted Theta(l)
-    # and classes_: never X.
+    # and classes_, X's column sums of squares (the scale check): never X.
     n_params = sum(t.shape[0] * t.shape[1] for t in model.thetas_)
-    allowed = {y.shape, (300, 10), (n_params,), (10,)}
+    allowed = {y.shape, (300, 10), (n_params,), (10,), (X.shape[1],)}
     allowed |= {tuple(theta.shape) for theta in model.thetas_}
     moved = set(transfers["to_host"] + transfers["to_device"])
     assert (n_params,) in moved and moved <= allowed, moved
