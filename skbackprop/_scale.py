@@ -18,6 +18,7 @@ import warnings
 import numpy as np
 import scipy.sparse
 
+from ._solver import caller_stacklevel
 from .backprop._array_api import is_array_api_array, namespace_and_device, to_numpy
 
 #: The typical size of the first layer's inputs ``z(2)`` at the initial
@@ -48,6 +49,16 @@ VALIDATION_SCALE_FACTOR = 5.0
 #: The factor beyond which ``y_val`` is refused: targets standardised by
 #: ``TransformedTargetRegressor`` against raw ones differ by far more.
 TARGET_VALIDATION_FACTOR = 100.0
+
+
+def _tell(message):
+    """A ``UserWarning`` pointing at the line that called ``fit``."""
+    warnings.warn(message, UserWarning, stacklevel=caller_stacklevel())
+
+
+def _size(value):
+    """``value`` for a message: beyond float64 when it overflowed."""
+    return f"{value:.3g}" if np.isfinite(value) else "beyond float64's range"
 
 
 def column_mean_squares(X):
@@ -91,31 +102,29 @@ def warn_if_inputs_saturate(mean_squares, layer_sizes, epsilon_init, name):
         epsilon = np.sqrt(6.0) / np.sqrt(layer_sizes[0] + layer_sizes[1])
     scale = initial_input_scale(mean_squares, epsilon)
     if not scale <= INPUT_SCALE_LIMIT:
-        rms = np.sqrt(np.mean(mean_squares))
-        warnings.warn(
-            f"X's features are large (root mean square {rms:.3g}): at the "
+        with np.errstate(over="ignore"):
+            rms = np.sqrt(np.mean(mean_squares))
+        _tell(
+            f"X's features are large (root mean square {_size(rms)}): at the "
             "initial weights the first layer's inputs z(2) are of typical size "
-            f"{scale:.3g}, so its units start saturated (relu units: huge) and "
+            f"{_size(scale)}, so its units start saturated (relu units: huge) and "
             "the network learns slowly, to a poor model. Scale the features, "
-            f"e.g. make_pipeline(StandardScaler(), {name}()).",
-            UserWarning,
-            stacklevel=2,
+            f"e.g. make_pipeline(StandardScaler(), {name}())."
         )
 
 
 def warn_if_targets_are_large(Y):
     """Warn when a regressor's targets are far from unit size."""
-    rms = float(np.sqrt(np.mean(np.square(Y))))
+    with np.errstate(over="ignore"):  # inf counts as large
+        rms = float(np.sqrt(np.mean(np.square(Y))))
     if not rms <= TARGET_SCALE_LIMIT:
-        warnings.warn(
-            f"y is large (root mean square {rms:.3g}): the network's outputs "
+        _tell(
+            f"y is large (root mean square {_size(rms)}): the network's outputs "
             "start near 0, and the first steps towards such targets saturate "
             "its hidden units. Scale the targets, e.g. "
             "TransformedTargetRegressor(BackpropRegressor(), "
             "transformer=StandardScaler()) (with early_stopping=True rather "
-            "than y_val, which it does not transform).",
-            UserWarning,
-            stacklevel=2,
+            "than y_val, which it does not transform)."
         )
 
 
@@ -145,14 +154,12 @@ def warn_if_validation_scale_differs(mean_squares, X_val):
         return
     factor = float(np.median(factors))
     if not factor <= VALIDATION_SCALE_FACTOR:
-        warnings.warn(
+        _tell(
             f"X_val's columns are on another scale than X's (their root mean "
             f"squares differ by a median factor of {factor:.3g}): validation "
             "data must be transformed as the training data were. In a "
             "Pipeline, pass Pipeline(..., transform_input=['X_val']) so that "
-            "its steps transform X_val before the network sees it.",
-            UserWarning,
-            stacklevel=2,
+            "its steps transform X_val before the network sees it."
         )
 
 

@@ -8,6 +8,7 @@ ordinary scale (standardised, or raw values up to ~20 as in scikit-learn's
 checks) get none of them.
 """
 
+import os
 import warnings
 
 import numpy as np
@@ -19,26 +20,37 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+import skbackprop
 from skbackprop import BackpropClassifier, BackpropRegressor
 from skbackprop._scale import (
     INPUT_SCALE_LIMIT,
     column_mean_squares,
     initial_input_scale,
+    warn_if_inputs_saturate,
+    warn_if_targets_are_large,
 )
 from skbackprop.backprop import init_thetas
 
 
 def _told(fit, *args, **kwargs):
-    """The messages of the UserWarnings (not ConvergenceWarnings) of a fit."""
+    """The messages of the UserWarnings (not ConvergenceWarnings) of a fit.
+
+    Each points at the code that called ``fit`` (here, or the Pipeline's
+    line), never inside skbackprop; no numpy warning comes first.
+    """
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
+        warnings.simplefilter("error", RuntimeWarning)
         fit(*args, **kwargs)
-    return [
-        str(w.message)
+    told = [
+        w
         for w in caught
         if issubclass(w.category, UserWarning)
         and not issubclass(w.category, ConvergenceWarning)
     ]
+    package = os.path.dirname(skbackprop.__file__)
+    assert not [w.filename for w in told if w.filename.startswith(package)]
+    return [str(w.message) for w in told]
 
 
 @pytest.fixture(scope="module")
@@ -144,6 +156,16 @@ def test_large_targets_are_told_with_the_fix(diabetes, targets):
     assert len(messages) == 1
     assert "y is large" in messages[0]
     assert "TransformedTargetRegressor" in messages[0]
+
+
+def test_sizes_beyond_float64_are_told_without_a_numpy_warning():
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        warnings.simplefilter("error", RuntimeWarning)
+        warn_if_targets_are_large(np.full((3, 1), 1e200))
+        warn_if_inputs_saturate(np.full(4, 1e308), (4, 3, 1), None, "Estimator")
+    assert len(caught) == 2
+    assert all("beyond float64's range" in str(w.message) for w in caught)
 
 
 def test_raw_targets_of_ordinary_size_are_not_told(diabetes):
