@@ -272,7 +272,9 @@ default=None
             :class:`~sklearn.pipeline.Pipeline`, transform it as ``X`` with
             ``Pipeline(..., transform_input=["X_val"])``.
         y_val : array-like of shape (n_val,) or (n_val, n_outputs), default=None
-            Targets of ``X_val``, with as many outputs as ``y``.
+            Targets of ``X_val``, with as many outputs as ``y``, on ``y``'s
+            scale: one far off it (as ``TransformedTargetRegressor``, which
+            transforms ``y`` only, passes it) is refused.
         sample_weight_val : array-like of shape (n_val,), default=None
             Non-negative weights of the validation samples.
 
