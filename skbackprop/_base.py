@@ -23,6 +23,11 @@ from ._compat import HAS_ARRAY_API, CallbackSupportMixin
 from ._dispatch import check_prediction_input, float_dtypes, follow, follow_labels
 from ._loss import NetworkLoss, is_dask_collection
 from ._predict import forward_z, is_ready_for_prediction
+from ._scale import (
+    column_mean_squares,
+    warn_if_inputs_saturate,
+    warn_if_validation_scale_differs,
+)
 from ._solver import (
     Monitor,
     SolverSettings,
@@ -121,6 +126,13 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
     ``_validation_score``, ``_target_attributes`` and ``_finish_thetas``.
     """
 
+    def _check_validation_targets(self, Y, Y_val):
+        """Compare the encoded validation targets with the training ones.
+
+        Class labels need nothing beyond their encoding; the regressor's
+        targets must be on ``y``'s scale.
+        """
+
     def _fit(self, X, y, sample_weight, X_val=None, y_val=None, sample_weight_val=None):
         hidden, solver = check_params(self)
         warm = self.warm_start and hasattr(self, "thetas_")
@@ -151,8 +163,11 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
         encoding, Y, sample_weight = self._encode_targets(y, sample_weight, warm)
         sample_weight, class_exponent = scale_sample_weight(sample_weight)
         alpha = scale_alpha(self.alpha, user_exponent + class_exponent)
-        validation = self._validation_data(X_val, y_val, sample_weight_val, X, encoding)
         layer_sizes = (X.shape[1], *hidden, Y.shape[1])
+        scale = None if dask is not None else self._told_scale(X, layer_sizes, warm)
+        validation = self._validation_data(
+            X_val, y_val, sample_weight_val, X, Y, encoding, scale
+        )
         rng = check_random_state(self.random_state)
         x0 = self._initial_params(layer_sizes, warm, rng)
         warn_if_bfgs_is_large(solver, x0.shape[0])
@@ -209,11 +224,30 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
         )
         return SolverSettings(solver, self.max_iter, tol, self.max_fun)
 
-    def _validation_data(self, X_val, y_val, sample_weight_val, X, encoding):
+    def _told_scale(self, X, layer_sizes, warm):
+        """``X``'s column mean squares, after a warning if they saturate the network.
+
+        Not said on a warm start (its weights are no longer the small random
+        ones), nor for a linear model (the regressor without hidden layer).
+        """
+        mean_squares = column_mean_squares(X)
+        linear = len(layer_sizes) == 2 and self._output_activation == "identity"
+        if not (warm or linear):
+            warn_if_inputs_saturate(
+                mean_squares, layer_sizes, self.epsilon_init, type(self).__name__
+            )
+        return mean_squares
+
+    def _validation_data(
+        self, X_val, y_val, sample_weight_val, X, Y, encoding, scale=None
+    ):
         """The user's validation set, checked and encoded as the training data.
 
         ``X_val`` is put where ``X`` is (its namespace, device and dtype), the
-        labels and weights on the host, as the training data's.
+        labels and weights on the host, as the training data's. With
+        ``scale``, ``X``'s column mean squares, a warning says when
+        ``X_val``'s columns are on another scale; the targets are compared
+        with ``Y`` by the subclass's ``_check_validation_targets``.
 
         Returns ``(X_val, Y_val, y_val, sample_weight_val)``, or None when
         none is given.
@@ -252,6 +286,10 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
                 "X_val and y_val have different numbers of samples: "
                 f"{X_val.shape[0]} and {Y_val.shape[0]}."
             )
+        if not is_dask_collection(Y):
+            self._check_validation_targets(Y, Y_val)
+        if scale is not None and dask is None:
+            warn_if_validation_scale_differs(scale, X_val)
         sample_weight_val = check_sample_weight(
             sample_weight_val, X_val.shape[0], name="sample_weight_val"
         )

@@ -53,7 +53,9 @@ from sklearn.preprocessing import (
 from sklearn.utils.validation import check_is_fitted
 
 from ._classifier import BackpropClassifier
+from ._dispatch import fitted_on_host
 from ._regressor import BackpropRegressor
+from .backprop._array_api import to_numpy
 
 __all__ = ["register_converters", "to_onnx"]
 
@@ -189,6 +191,10 @@ def to_onnx(model, X=None, *, zipmap=False, options=None, **kwargs):
     """
     skl2onnx = _import_skl2onnx()
     check_is_fitted(model)
+    # ONNX holds host arrays: a model fitted on a device (every step of a
+    # pipeline) is exported from its numpy copy, and an Array API X (for
+    # the input type) is read on the host.
+    model, X = fitted_on_host(model), to_numpy(X)
     register_converters()
     options = dict(options or {})
     options[BackpropClassifier] = {
@@ -247,6 +253,15 @@ def _onnx_class_labels(classes):
     )
 
 
+def _network(operator):
+    """The operator's fitted network, its arrays on the host.
+
+    For :func:`skl2onnx.to_onnx` called directly on a model fitted on a
+    device (:func:`to_onnx` has moved it already).
+    """
+    return fitted_on_host(operator.raw_operator)
+
+
 def _check_input(operator, n_outputs):
     """Check the operator's input and return the fitted estimator.
 
@@ -276,7 +291,7 @@ def _check_input(operator, n_outputs):
     check_input_and_output_types(
         operator, good_input_types=[FloatTensorType, DoubleTensorType, Int64TensorType]
     )
-    model = operator.raw_operator
+    model = _network(operator)
     check_is_fitted(model)
     input_shape = operator.inputs[0].type.shape
     if len(input_shape) != 2 or input_shape[1] not in (None, model.n_features_in_):
@@ -343,7 +358,7 @@ def _convert_classifier(scope, operator, container):
     from skl2onnx.common.data_types import guess_proto_type
     from skl2onnx.common.utils_classifier import get_label_classes
 
-    model = operator.raw_operator
+    model = _network(operator)
     proto_dtype = guess_proto_type(operator.outputs[1].type)
     graph = _GraphBuilder(scope, container, proto_dtype)
     x = graph.cast(operator.inputs[0].full_name, proto_dtype)
@@ -409,7 +424,7 @@ def _convert_regressor(scope, operator, container):
     """
     from skl2onnx.common.data_types import guess_proto_type
 
-    model = operator.raw_operator
+    model = _network(operator)
     proto_dtype = guess_proto_type(operator.outputs[0].type)
     graph = _GraphBuilder(scope, container, proto_dtype)
     x = graph.cast(operator.inputs[0].full_name, proto_dtype)
