@@ -200,7 +200,7 @@ _EVIDENCE_REGRESSOR_KNOWN = {
 @parametrize_with_checks(
     [
         BackpropClassifier(hidden_layer_sizes=(3,), alpha="evidence"),
-        BackpropRegressor(hidden_layer_sizes=(3,), alpha="evidence"),
+        BackpropRegressor(hidden_layer_sizes=(3,), alpha="evidence", max_iter=200),
     ],
     expected_failed_checks=lambda est: (
         _EVIDENCE_REGRESSOR_KNOWN if isinstance(est, BackpropRegressor) else {}
