@@ -152,6 +152,7 @@ def updated_alpha(gamma, sq_norm, lam, J, m, n_targets, scale, regression):
     ``n_targets`` the user's weighted number of targets (regression's ``N``),
     ``scale`` the factor ``2**e`` back to the user's units.
     """
+    sq_norm = max(sq_norm, np.finfo(float).tiny)  # all weights 0: lambda's cap
     if regression:
         data_loss = max(m * J - 0.5 * lam * sq_norm, np.finfo(float).tiny)  # E_D
         # lambda = alpha_w / beta = (gamma / ||w||^2) * 2 E_D / (N - gamma),
