@@ -69,6 +69,14 @@ def check_hidden_layer_sizes(hidden_layer_sizes):
     return tuple(int(s) for s in hidden)
 
 
+class InvalidAlphaError(ValueError, TypeError):
+    """A string ``alpha`` other than ``"evidence"``.
+
+    Both a ValueError (a bad value of a parameter that takes one string) and
+    a TypeError (not a number), as scikit-learn's own parameter errors are.
+    """
+
+
 def check_alpha(alpha, early_stopping):
     """A finite number >= 0, or ``"evidence"`` (not with ``early_stopping``).
 
@@ -77,7 +85,7 @@ def check_alpha(alpha, early_stopping):
     """
     if isinstance(alpha, str):
         if alpha != "evidence":
-            raise ValueError(
+            raise InvalidAlphaError(
                 f"alpha must be a float >= 0 or 'evidence', got {alpha!r}."
             )
         if early_stopping is True or early_stopping is np.True_:
