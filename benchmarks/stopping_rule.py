@@ -212,7 +212,7 @@ def regression_problems(full):
     X, y = datasets.load_diabetes(return_X_y=True)
     yield "diabetes a=10", X, y, {"alpha": 10.0}
     rng = np.random.default_rng(0)
-    X = rng.uniform(-3, 3, size=(3000, 2))
+    X = rng.uniform(-3, 3, size=(4000, 2))  # 3,000 training rows: not tiny
     y = np.sin(X[:, 0]) + 0.5 * X[:, 1]
     yield "sin offset +100", X, y + 100, {"hidden_layer_sizes": (10,)}
     yield "sin scaled x1e3", X, 1e3 * y, {"hidden_layer_sizes": (10,)}
@@ -300,6 +300,7 @@ def print_tables(records):
     results = {name: stops_and_gains(records, stop) for name, stop in candidates}
     built = results["trial auto (built)"]
     print("\nPer problem: the tight fit, and tol='auto' (iterations, points)")
+    print("(problems of at most 1e5 rows x params are fit tight by tol='auto')")
     print(
         f"{'problem':<34} {'rows x params':>13} {'tight it':>8} {'score':>7} "
         f"{'auto it':>7} {'diff':>6} {'0.2 it':>6} {'diff':>6}"
@@ -313,16 +314,22 @@ def print_tables(records):
         )
     tight_total = sum(len(r["J"]) for r in records.values())
     print(f"\nSummary over {len(records)} problems (tight fits: {tight_total} it)")
+    # Work: iterations times rows x weights, about proportional to the time.
+    tight_work = sum(len(r["J"]) * r["rows"] * r["params"] for r in records.values())
     print(
-        f"{'rule':<24} {'iters / tight':>13} {'worst diff':>10} "
+        f"{'rule':<24} {'iters / tight':>13} {'work / tight':>12} {'worst diff':>10} "
         f"{'< -1 point':>10} {'mean diff':>9}"
     )
     for name, _ in candidates:
         res = results[name]
         diffs = np.array([d for _, d in res.values()])
         share = sum(k for k, _ in res.values()) / tight_total
+        work = (
+            sum(res[n][0] * r["rows"] * r["params"] for n, r in records.items())
+            / tight_work
+        )
         print(
-            f"{name:<24} {share:>12.2f}x {diffs.min():>+10.2f} "
+            f"{name:<24} {share:>12.2f}x {work:>11.2f}x {diffs.min():>+10.2f} "
             f"{int(np.sum(diffs < -1)):>10d} {diffs.mean():>+9.2f}"
         )
     worst = min(built, key=lambda n: built[n][1])
