@@ -238,10 +238,12 @@ class NetworkLoss:
         -------
         loss : float
         """
-        w = np.ones(Y.shape[0]) if sample_weight is None else sample_weight
-        total = float(np.asarray(w.sum()))
+        w = sample_weight
+        total = None if w is None else float(np.asarray(w.sum()))
 
         def mean(values):
+            if w is None:  # a dask Y's number of rows may be unknown
+                return np.asarray(values.mean(axis=0), dtype=float)
             return np.asarray((values * w[:, None]).sum(axis=0), dtype=float) / total
 
         p = mean(Y)
