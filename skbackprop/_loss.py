@@ -246,11 +246,12 @@ class NetworkLoss:
                 return np.asarray(values.mean(axis=0), dtype=float)
             return np.asarray((values * w[:, None]).sum(axis=0), dtype=float) / total
 
-        p = mean(Y)
-        if self.output_activation == "identity":
-            # Two passes: the variance of targets with a large offset.
-            return float(0.5 * np.sum(mean((Y - p) ** 2)))
-        with np.errstate(divide="ignore", invalid="ignore"):
+        # Weights summing to 0 give NaN (the fit's own checks then refuse it).
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            p = mean(Y)
+            if self.output_activation == "identity":
+                # Two passes: the variance of targets with a large offset.
+                return float(0.5 * np.sum(mean((Y - p) ** 2)))
             entropy = -np.where(p > 0, p * np.log(p), 0.0)
             if self.output_activation == "softmax":
                 return float(np.sum(entropy))
