@@ -19,7 +19,7 @@ the recorded curves. The rules, over a window of ``n = 10`` iterations:
   which decides here): ``const``, and a stop only once ``n`` more iterations
   also fell by little; ``auto`` is its ``tol="auto"`` (1.5e-4 up to 1e7
   rows x weights, log-linearly up to 2e-2 at 1e8), with problems of at most
-  1e5 rows x weights fit tight as ``tol="auto"`` fits them.
+  5e4 rows x weights fit tight as ``tol="auto"`` fits them.
 
 The tables give, per rule and problem, the iterations run (a fit's time is
 about proportional to them) and the test score minus the tight fit's, in
@@ -300,7 +300,8 @@ def print_tables(records):
     results = {name: stops_and_gains(records, stop) for name, stop in candidates}
     built = results["trial auto (built)"]
     print("\nPer problem: the tight fit, and tol='auto' (iterations, points)")
-    print("(problems of at most 1e5 rows x params are fit tight by tol='auto')")
+    tiny = solver_module._TINY_FIT
+    print(f"(problems of at most {tiny:g} rows x params are fit tight by tol='auto')")
     print(
         f"{'problem':<34} {'rows x params':>13} {'tight it':>8} {'score':>7} "
         f"{'auto it':>7} {'diff':>6} {'0.2 it':>6} {'diff':>6}"
