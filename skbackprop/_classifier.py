@@ -152,7 +152,7 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
         promise. ``"auto"`` is ``tol=1.5e-4`` up to 1e7 training rows times
         weights, rising log-linearly to 2e-2 at 1e8 and above (a large
         fit's held-out score settles long before its ``J``), except on tiny
-        problems (rows times weights at most 1e5), which are fit tight,
+        problems (rows times weights at most 5e4), which are fit tight,
         since that costs a fraction of a second there. The values were
         chosen by measurement: see the user guide and the performance page.
         ``stop_reason_`` says which rule ended a fit.

@@ -70,10 +70,10 @@ _AUTO_TOL_SIZES = (1e7, 1e8)
 #: (accuracy, R²) that counts as an improvement.
 _AUTO_SCORE_TOL = 3e-3
 #: ``tol="auto"`` fits a problem of at most this many rows x parameters tight
-#: (``tol=0``): a tight fit of it costs at most a fraction of a second, and
+#: (``tol=0``): a tight fit of it costs at most about half a second, and
 #: only a tight fit ends where fits differing by rounding also end (see
 #: :func:`resolve_tol`).
-_TINY_FIT = 1e5
+_TINY_FIT = 5e4
 
 
 def canonical_solver(solver):
