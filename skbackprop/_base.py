@@ -23,6 +23,12 @@ from ._callbacks import FitCallbacks
 from ._compat import HAS_ARRAY_API, CallbackSupportMixin
 from ._dispatch import check_prediction_input, float_dtypes, follow, follow_labels
 from ._loss import NetworkLoss, is_dask_collection
+from ._predict import forward_z, is_ready_for_prediction
+from ._scale import (
+    column_mean_squares,
+    warn_if_inputs_saturate,
+    warn_if_validation_scale_differs,
+)
 from ._solver import (
     Monitor,
     SolverSettings,
@@ -101,7 +107,7 @@ def _check_forward_not_nan(z):
     Overflow to ``+-inf`` alone is harmless (a saturated unit, probability 0
     or 1); NaN would be a silent wrong prediction.
     """
-    if is_array_api_array(z):
+    if type(z) is not np.ndarray and is_array_api_array(z):
         xp = namespace_and_device(z)[0]
         has_nan = bool(xp.any(xp.isnan(z)))
     else:
@@ -143,6 +149,13 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
     ``_validation_score``, ``_target_attributes`` and ``_finish_thetas``.
     """
 
+    def _check_validation_targets(self, Y, Y_val):
+        """Compare the encoded validation targets with the training ones.
+
+        Class labels need nothing beyond their encoding; the regressor's
+        targets must be on ``y``'s scale.
+        """
+
     def _fit(self, X, y, sample_weight, X_val=None, y_val=None, sample_weight_val=None):
         hidden, solver = check_params(self)
         warm = self.warm_start and hasattr(self, "thetas_")
@@ -173,8 +186,11 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
         encoding, Y, sample_weight = self._encode_targets(y, sample_weight, warm)
         sample_weight, class_exponent = scale_sample_weight(sample_weight)
         alpha = scale_alpha(self.alpha, user_exponent + class_exponent)
-        validation = self._validation_data(X_val, y_val, sample_weight_val, X, encoding)
         layer_sizes = (X.shape[1], *hidden, Y.shape[1])
+        scale = None if dask is not None else self._told_scale(X, layer_sizes, warm)
+        validation = self._validation_data(
+            X_val, y_val, sample_weight_val, X, Y, encoding, scale
+        )
         rng = check_random_state(self.random_state)
         x0 = self._initial_params(layer_sizes, warm, rng)
         warn_if_bfgs_is_large(solver, x0.shape[0])
@@ -244,11 +260,30 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
             scaled=_looks_scaled(X),
         )
 
-    def _validation_data(self, X_val, y_val, sample_weight_val, X, encoding):
+    def _told_scale(self, X, layer_sizes, warm):
+        """``X``'s column mean squares, after a warning if they saturate the network.
+
+        Not said on a warm start (its weights are no longer the small random
+        ones), nor for a linear model (the regressor without hidden layer).
+        """
+        mean_squares = column_mean_squares(X)
+        linear = len(layer_sizes) == 2 and self._output_activation == "identity"
+        if not (warm or linear):
+            warn_if_inputs_saturate(
+                mean_squares, layer_sizes, self.epsilon_init, type(self).__name__
+            )
+        return mean_squares
+
+    def _validation_data(
+        self, X_val, y_val, sample_weight_val, X, Y, encoding, scale=None
+    ):
         """The user's validation set, checked and encoded as the training data.
 
         ``X_val`` is put where ``X`` is (its namespace, device and dtype), the
-        labels and weights on the host, as the training data's.
+        labels and weights on the host, as the training data's. With
+        ``scale``, ``X``'s column mean squares, a warning says when
+        ``X_val``'s columns are on another scale; the targets are compared
+        with ``Y`` by the subclass's ``_check_validation_targets``.
 
         Returns ``(X_val, Y_val, y_val, sample_weight_val)``, or None when
         none is given.
@@ -287,6 +322,10 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
                 "X_val and y_val have different numbers of samples: "
                 f"{X_val.shape[0]} and {Y_val.shape[0]}."
             )
+        if not is_dask_collection(Y):
+            self._check_validation_targets(Y, Y_val)
+        if scale is not None and dask is None:
+            warn_if_validation_scale_differs(scale, X_val)
         sample_weight_val = check_sample_weight(
             sample_weight_val, X_val.shape[0], name="sample_weight_val"
         )
@@ -349,6 +388,8 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
 
     def _forward_z(self, thetas, X):
         """``z(L)`` of the network ``thetas`` on validated ``X`` (in X's precision)."""
+        if not (is_array_api_array(X) or is_dask_collection(X)):
+            return forward_z(thetas, X, self.activation)
         layer_sizes = (X.shape[1], *(t.shape[0] for t in thetas))
         loss = NetworkLoss(layer_sizes, self.activation, self._output_activation)
         return loss.forward(thetas, X)
@@ -364,17 +405,23 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
         ``method`` names the public method, for the error when ``X`` is not
         in the namespace (and on the device) of the fitted weights.
         """
-        check_is_fitted(self)
-        check_prediction_input(self, X, method)
-        X = validate_data(
-            self,
-            X,
-            accept_sparse=("csr", "csc"),
-            dtype=float_dtypes(X),
-            reset=False,
-        )
-        with np.errstate(over="ignore", invalid="ignore"):  # checked below
-            z = self._forward_z(self.thetas_, X)
+        if not hasattr(self, "thetas_"):
+            check_is_fitted(self)  # raises NotFittedError
+        if is_ready_for_prediction(self, X):
+            # X is what validate_data would return: the forward pass at once.
+            with np.errstate(over="ignore", invalid="ignore"):  # checked below
+                z = forward_z(self.thetas_, X, self.activation)
+        else:
+            check_prediction_input(self, X, method)
+            X = validate_data(
+                self,
+                X,
+                accept_sparse=("csr", "csc"),
+                dtype=float_dtypes(X),
+                reset=False,
+            )
+            with np.errstate(over="ignore", invalid="ignore"):  # checked below
+                z = self._forward_z(self.thetas_, X)
         _check_forward_not_nan(z)
         return z
 

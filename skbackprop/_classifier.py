@@ -6,13 +6,15 @@ validation data by accuracy, and reads labels and probabilities off
 the output layer.
 """
 
+import array_api_compat.numpy as _np_xp
 import numpy as np
-from scipy.special import log_expit, logsumexp
+from scipy.special import expit, log_expit
 from sklearn.base import ClassifierMixin
 from sklearn.metrics import accuracy_score
 
 from ._base import BaseBackprop, _dask_support, _lazy_on_dask, _unchanged_on_error
 from ._compat import get_namespace_and_device, move_to, with_callbacks
+from ._predict import log_softmax_rows, normalize_sigmoid_rows, softmax_rows
 from ._validation import (
     check_same_output_activation,
     class_sample_weight,
@@ -56,6 +58,17 @@ def _labels_on_device(z, binarizer):
     return xp.take(move_to(classes, xp=xp, device=device), indices, axis=0)
 
 
+def _namespace(z):
+    """``z``'s Array API namespace; numpy's (array_api_compat's) for an ndarray.
+
+    Asked directly of an ndarray: scikit-learn's lookup costs more than the
+    arithmetic on a row.
+    """
+    if type(z) is np.ndarray:
+        return _np_xp
+    return get_namespace_and_device(z)[0]
+
+
 def _log_expit(z, xp):
     """``log(g(z))`` without overflow: scipy's for numpy, else in ``z``'s namespace."""
     if not is_array_api_array(z):
@@ -73,7 +86,8 @@ def _log_normalize(scores, xp):
     shares of the probability, as if they were tied at a large finite value,
     and the others 0. A finite entry far below the largest gets probability 0
     (``exp`` underflows), which is its limit too. In ``scores``' namespace
-    (scipy's ``logsumexp`` for numpy, the same sum written out for others).
+    (for numpy, scipy's ``logsumexp`` arithmetic written for a matrix,
+    :func:`~skbackprop._predict.log_softmax_rows`; the plain sum for others).
     """
     top = xp.max(scores, axis=1, keepdims=True)
     saturated = ~xp.isfinite(top)
@@ -82,7 +96,7 @@ def _log_normalize(scores, xp):
         scores = xp.where(saturated, tied, scores)
     with np.errstate(over="ignore"):  # -1e308 - 1e308 = -inf: probability 0
         if not is_array_api_array(scores):
-            return scores - logsumexp(scores, axis=1, keepdims=True)
+            return log_softmax_rows(scores)
         shifted = scores - xp.max(scores, axis=1, keepdims=True)  # finite max
         return shifted - xp.log(xp.sum(xp.exp(shifted), axis=1, keepdims=True))
 
@@ -505,7 +519,7 @@ default=None
         if z.shape[1] == 1:
             return z[:, 0] if is_array_api_array(z) else z.ravel()
         if self.classes_.shape[0] == 2:  # softmax over two units
-            xp, _, _ = get_namespace_and_device(z)
+            xp = _namespace(z)
             with np.errstate(over="ignore", invalid="ignore"):
                 scores = z[:, 1] - z[:, 0]
             # Both units at the same infinity: a tie.
@@ -531,9 +545,7 @@ default=None
         proba : ndarray of shape (n_samples, n_classes)
             Probabilities, columns in the order of ``classes_``.
         """
-        log_proba = self._log_proba(self._output_z(X, "predict_proba"))
-        xp, _, _ = get_namespace_and_device(log_proba)
-        return xp.exp(log_proba)
+        return self._proba(self._output_z(X, "predict_proba"))
 
     @_lazy_on_dask
     def predict_log_proba(self, X):
@@ -557,9 +569,33 @@ default=None
         """
         return self._log_proba(self._output_z(X, "predict_log_proba"))
 
+    def _proba(self, z):
+        """:meth:`predict_proba` from ``z(L)``.
+
+        ``exp`` of :meth:`_log_proba`, except for numpy ``z``, where it is
+        computed directly when that is as accurate (within float rounding of
+        ``exp(predict_log_proba)``, no longer equal to the bit): a service's
+        rows pay for two fewer passes over the outputs.
+        """
+        if type(z) is np.ndarray:
+            proba = None
+            if self._is_multilabel():
+                proba = expit(z)
+            elif z.shape[1] == 1:
+                proba = np.concatenate([expit(-z), expit(z)], axis=1)
+            elif self._fitted_output_activation == "softmax":
+                if np.isfinite(z.max(axis=1)).all():
+                    proba = softmax_rows(z)
+            else:
+                proba = normalize_sigmoid_rows(z)
+            if proba is not None:
+                return proba
+        log_proba = self._log_proba(z)
+        return _namespace(log_proba).exp(log_proba)
+
     def _log_proba(self, z):
         """:meth:`predict_log_proba` from ``z(L)``, in ``z``'s namespace."""
-        xp, _, _ = get_namespace_and_device(z)
+        xp = _namespace(z)
         if self._is_multilabel():
             return _log_expit(z, xp)
         if z.shape[1] == 1:

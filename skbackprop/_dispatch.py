@@ -41,12 +41,18 @@ def float_dtypes(X):
 
 
 def follow(array, reference):
-    """A host numpy ``array`` moved to ``reference``'s namespace and device.
+    """``array`` moved to ``reference``'s namespace and device.
 
-    Left as it is when ``reference`` is numpy (or None); float64 becomes
-    float32 on a device without float64.
+    The one namespace rule of the data a fit is given besides ``X``
+    (``X_val``) and of what it stores (``thetas_``): they follow ``X``.
+    When ``reference`` is numpy (or None), an Array API ``array`` comes to
+    the host under ``array_api_dispatch`` (without it, scikit-learn's
+    validation converts or refuses it, as it does ``X``) and anything else is
+    left as it is; float64 becomes float32 on a device without float64.
     """
     if not is_array_api_array(reference):
+        if is_array_api_array(array) and get_config()["array_api_dispatch"]:
+            return to_numpy(array)
         return array
     xp, _, device = get_namespace_and_device(reference)
     return move_to(array, xp=xp, device=device)
@@ -77,6 +83,33 @@ def check_prediction_input(estimator, X, method):
             "same kind, or move the model to numpy first: "
             "skbackprop.move_to_numpy(model)."
         )
+
+
+def _holds_device_arrays(value):
+    """Whether ``value`` (an estimator, or what its attributes hold) has an
+    Array API array other than numpy anywhere inside."""
+    if is_array_api_array(value):
+        return True
+    if isinstance(value, dict):
+        return any(_holds_device_arrays(v) for v in value.values())
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return any(_holds_device_arrays(v) for v in value)
+    if hasattr(value, "get_params") and not isinstance(value, type):
+        return any(_holds_device_arrays(v) for v in vars(value).values())
+    return False
+
+
+def fitted_on_host(estimator):
+    """``estimator`` itself if its fitted arrays are numpy, else :func:`move_to_numpy`.
+
+    The one host conversion of every consumer of fitted weights that computes
+    on the host (the ONNX export, the Displays): a model fitted on a device
+    is read through a numpy copy, and a numpy model is not copied (skl2onnx
+    options may be keyed by ``id(model)``).
+    """
+    if _holds_device_arrays(estimator):
+        return move_to_numpy(estimator)
+    return estimator
 
 
 def move_to_numpy(estimator):

@@ -12,7 +12,11 @@ from sklearn.metrics import r2_score
 
 from ._base import BaseBackprop, _dask_support, _lazy_on_dask, _unchanged_on_error
 from ._compat import with_callbacks
-from ._validation import encode_continuous_targets
+from ._scale import check_validation_target_scale, warn_if_targets_are_large
+from ._validation import (
+    encode_continuous_targets,
+    encode_validation_continuous_targets,
+)
 from .backprop._array_api import is_array_api_array
 
 
@@ -278,7 +282,9 @@ default=None
             :class:`~sklearn.pipeline.Pipeline`, transform it as ``X`` with
             ``Pipeline(..., transform_input=["X_val"])``.
         y_val : array-like of shape (n_val,) or (n_val, n_outputs), default=None
-            Targets of ``X_val``, with as many outputs as ``y``.
+            Targets of ``X_val``, with as many outputs as ``y``, on ``y``'s
+            scale: one far off it (as ``TransformedTargetRegressor``, which
+            transforms ``y`` only, passes it) is refused.
         sample_weight_val : array-like of shape (n_val,), default=None
             Non-negative weights of the validation samples.
 
@@ -304,6 +310,7 @@ default=None
         dask = _dask_support(y)  # a dask y is checked and kept on the workers
         if dask is None:
             Y = encode_continuous_targets(y, previous)
+            warn_if_targets_are_large(Y)
         else:
             Y = dask.encode_continuous_targets(y, previous)
         encoding = {"n_outputs_": Y.shape[1], "_y_ndim": np.ndim(y)}
@@ -315,8 +322,13 @@ default=None
 
     def _encode_validation_targets(self, y_val, encoding):
         """``(y_val, Y_val)``: validation targets with the training outputs."""
-        Y_val = encode_continuous_targets(y_val, encoding["n_outputs_"])
+        Y_val = encode_validation_continuous_targets(y_val, encoding["n_outputs_"])
         return y_val, Y_val
+
+    def _check_validation_targets(self, Y, Y_val):
+        """Refuse a ``y_val`` on a far other scale than ``y`` (one left
+        untransformed by ``TransformedTargetRegressor``)."""
+        check_validation_target_scale(Y, Y_val)
 
     def _validation_score(self, z, y_val, sample_weight_val, encoding):
         """R² on the validation data, from their outputs ``z(L)``."""

@@ -25,7 +25,7 @@ import numpy as np
 from scipy.optimize import minimize, newton_krylov
 from sklearn.exceptions import ConvergenceWarning
 
-from ._blas import _blas_thread_limit
+from ._blas import measured_blas_thread_limit
 from ._compat import NoConvergence
 
 #: Gradient-based ``scipy.optimize.minimize`` methods accepted as ``solver``.
@@ -610,8 +610,9 @@ def minimize_network(loss, X, Y, sample_weight, x0, settings, monitor):
     ValueError
         If the cost became NaN or infinite (the data need scaling).
     """
+    threads = measured_blas_thread_limit(X, x0.shape[0])
     evals = _Evaluations(
-        lambda x: loss.loss_gradient(x, X, Y, sample_weight),
+        threads.timed(lambda x: loss.loss_gradient(x, X, Y, sample_weight)),
         lambda x: loss.hessian_product(x, X, Y, sample_weight),
     )
     dtype = loss.compute_dtype(X)  # a numpy dtype, whatever X's namespace
@@ -619,7 +620,7 @@ def minimize_network(loss, X, Y, sample_weight, x0, settings, monitor):
         _non_finite_message, dtype=dtype, penalty=_penalty_factor(loss, sample_weight)
     )
     J_constant = loss.constant_loss(Y, sample_weight)
-    with _blas_thread_limit(X.shape[0], x0.shape[0]):
+    with threads:
         run = _run_optimizer(evals, x0, settings, monitor, non_finite, J_constant)
         x, J, stopped, stop_reason = _after_optimizer(
             evals, run, settings, monitor, loss.activation, dtype

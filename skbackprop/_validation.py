@@ -7,6 +7,7 @@ one place at the end.
 """
 
 import collections.abc
+import contextlib
 import numbers
 
 import numpy as np
@@ -158,7 +159,7 @@ def _check_finite_and_not_bool(est):
                 )
 
 
-def _check_label_types(y):
+def _check_label_types(y, name="y"):
     """Refuse 1-D labels that mix types (``None`` among strings, str and int)."""
     if getattr(y, "dtype", np.dtype(object)) != np.dtype(object):
         return
@@ -175,7 +176,7 @@ def _check_label_types(y):
     }
     if len(kinds) > 1:
         raise ValueError(
-            "y mixes labels of different types "
+            f"{name} mixes labels of different types "
             f"({', '.join(sorted(kinds))}): the labels must be all strings or all "
             "numbers, and None is not a label."
         )
@@ -269,13 +270,7 @@ def encode_labels(y, output_activation, previous=None):
         One byte per entry: the cost casts a chunk of rows at a time, so the
         indicator matrix is the only per-sample array a fit keeps.
     """
-    if isinstance(y, np.ndarray) and y.ndim == 2 and y.shape[1] == 1:
-        y = column_or_1d(y, warn=True)
-    _check_label_types(y)
-    check_classification_targets(y)
-    y_type = type_of_target(y)
-    if y_type == "multilabel-indicator":
-        _check_indicator_values(y)
+    y, y_type = check_labels(y)
     binarizer = previous
     if binarizer is None:
         binarizer = LabelBinarizer().fit(y)
@@ -308,7 +303,59 @@ def indicator_matrix(binarizer, y, output_activation):
     return Y
 
 
-def _check_indicator_values(y):
+def check_labels(y, name="y"):
+    """``(y, type_of_target(y))``: class labels checked for a classifier's fit.
+
+    The one path of ``y`` and ``y_val``, whose errors name ``name``: a
+    column becomes 1-D (with scikit-learn's warning), labels of mixed types,
+    targets that are not classes and indicator matrices of values other
+    than 0 and 1 are refused. (NaN and infinity were refused before, by
+    :func:`check_target_array`.)
+    """
+    if isinstance(y, np.ndarray) and y.ndim == 2 and y.shape[1] == 1:
+        y = column_or_1d(y, warn=True)
+    _check_label_types(y, name)
+    with _errors_naming(name):
+        check_classification_targets(y)
+    y_type = type_of_target(y)
+    if y_type == "multilabel-indicator":
+        _check_indicator_values(y, name)
+    return y, y_type
+
+
+@contextlib.contextmanager
+def _errors_naming(name):
+    """scikit-learn's errors about ``y``, said of ``name`` (``y_val``).
+
+    For ``y`` they pass unchanged, in scikit-learn's words; others get the
+    argument's name in front unless they name it already.
+    """
+    try:
+        yield
+    except ValueError as exc:
+        if name == "y" or name in str(exc):
+            raise
+        raise ValueError(f"{name}: {exc}") from exc
+
+
+def check_target_array(y, name):
+    """``y`` as scikit-learn's ``validate_data(X, y, multi_output=True)`` checks it.
+
+    For the targets that do not go through ``validate_data`` (``y_val``):
+    numeric or object, 1-D or 2-D, sparse as CSR, no NaN or infinity, in
+    scikit-learn's words with ``name`` ("Input y_val contains NaN.").
+    """
+    return check_array(
+        y,
+        accept_sparse="csr",
+        ensure_all_finite=True,
+        ensure_2d=False,
+        dtype=None,
+        input_name=name,
+    )
+
+
+def _check_indicator_values(y, name="y"):
     """Refuse a multilabel indicator matrix holding values other than 0 and 1.
 
     scikit-learn calls any 2-D ``y`` of at most two integer values an
@@ -319,10 +366,10 @@ def _check_indicator_values(y):
     values = np.unique(y.data if scipy.sparse.issparse(y) else np.asarray(y))
     if not np.isin(values, (0, 1)).all():
         raise ValueError(
-            "y is a multilabel indicator matrix (2-D, at most two integer "
+            f"{name} is a multilabel indicator matrix (2-D, at most two integer "
             "values), which must hold only 0 (label absent) and 1 (label "
             f"present); got the values {values.tolist()}. Map them to 0 and 1 "
-            "first, e.g. y = (y == y.max()).astype(int)."
+            f"first, e.g. {name} = ({name} == {name}.max()).astype(int)."
         )
 
 
@@ -351,7 +398,7 @@ def _check_same_target(y, y_type, binarizer):
         _check_same_classes(np.unique(y), binarizer.classes_)
 
 
-def encode_continuous_targets(y, previous_n_outputs=None):
+def encode_continuous_targets(y, previous_n_outputs=None, name="y"):
     """Regression targets as the float64 matrix ``Y`` of shape (n_samples, n_outputs).
 
     Parameters
@@ -362,15 +409,18 @@ def encode_continuous_targets(y, previous_n_outputs=None):
     previous_n_outputs : int or None
         The number of outputs of the previous fit (warm start): ``y`` must
         have as many.
+    name : str, default="y"
+        The argument named in the errors.
 
     Returns
     -------
     Y : ndarray of shape (n_samples, n_outputs), float64
         ``y`` with one column per output (a 1-D ``y`` is one column).
     """
-    y = check_array(
-        y, ensure_2d=False, dtype="numeric", ensure_all_finite=True, input_name="y"
-    )
+    with _errors_naming(name):
+        y = check_array(
+            y, ensure_2d=False, dtype="numeric", ensure_all_finite=True, input_name=name
+        )
     Y = np.asarray(y, dtype=np.float64).reshape(y.shape[0], -1)
     if previous_n_outputs is not None and Y.shape[1] != previous_n_outputs:
         raise ValueError(
@@ -381,6 +431,20 @@ def encode_continuous_targets(y, previous_n_outputs=None):
     return Y
 
 
+def encode_validation_continuous_targets(y_val, n_outputs):
+    """``Y_val``: regression targets of the validation data, checked as ``y``.
+
+    Errors name ``y_val``; it must have the ``n_outputs`` outputs of ``y``.
+    """
+    Y_val = encode_continuous_targets(y_val, name="y_val")
+    if Y_val.shape[1] != n_outputs:
+        raise ValueError(
+            f"y_val has {Y_val.shape[1]} output(s), but y has {n_outputs}: the "
+            "targets of X_val must have the columns of y."
+        )
+    return Y_val
+
+
 def encode_validation_labels(y_val, binarizer, output_activation):
     """Encode ``y_val`` as the training labels were: the 0/1 matrix ``Y_val``.
 
@@ -389,18 +453,15 @@ def encode_validation_labels(y_val, binarizer, output_activation):
     Returns ``(y_val, Y_val)``: the labels (a column made 1-D) and their
     0/1 matrix, uint8, with the columns of the training targets.
     """
-    if isinstance(y_val, np.ndarray) and y_val.ndim == 2 and y_val.shape[1] == 1:
-        y_val = column_or_1d(y_val, warn=True)
-    _check_label_types(y_val)
-    check_classification_targets(y_val)
+    y_val, y_type = check_labels(check_target_array(y_val, "y_val"), "y_val")
     classes = binarizer.classes_
-    multilabel_val = type_of_target(y_val) == "multilabel-indicator"
+    multilabel_val = y_type == "multilabel-indicator"
     if binarizer.y_type_ == "multilabel-indicator":
         if not multilabel_val or np.shape(y_val)[1] != len(classes):
             raise ValueError(
                 "y is a multilabel indicator matrix with "
                 f"{len(classes)} columns, so y_val must be one too; got "
-                f"y_val of type {type_of_target(y_val)!r} and shape "
+                f"y_val of type {y_type!r} and shape "
                 f"{np.shape(y_val)}."
             )
     elif multilabel_val:

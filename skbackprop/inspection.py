@@ -21,6 +21,8 @@ import numbers
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from ._dispatch import fitted_on_host
+
 __all__ = ["HiddenUnitsDisplay", "LossCurveDisplay"]
 
 
@@ -193,9 +195,9 @@ class HiddenUnitsDisplay:
         display : HiddenUnitsDisplay
             The display, with ``montage_``, ``im_``, ``ax_`` and ``figure_``.
         """
-        network = _final_estimator(estimator)
+        network = fitted_on_host(_final_estimator(estimator))
         check_is_fitted(network, "thetas_")
-        weights = np.asarray(network.thetas_[0])[:, 1:]
+        weights = network.thetas_[0][:, 1:]
         display = cls(weights, image_shape=image_shape, order=order)
         return display.plot(ax=ax, n_cols=n_cols, padding=padding, cmap=cmap)
 
@@ -346,7 +348,7 @@ class LossCurveDisplay:
         display : LossCurveDisplay
             The display, with ``line_``, ``ax_`` and ``figure_``.
         """
-        network = _final_estimator(estimator)
+        network = fitted_on_host(_final_estimator(estimator))
         check_is_fitted(network, "loss_curve_")
         display = cls(
             loss_curve=network.loss_curve_,

@@ -43,16 +43,26 @@ install when it is missing.
 """
 
 import numpy as np
+from sklearn.compose import TransformedTargetRegressor
+from sklearn.preprocessing import (
+    FunctionTransformer,
+    MaxAbsScaler,
+    MinMaxScaler,
+    StandardScaler,
+)
 from sklearn.utils.validation import check_is_fitted
 
 from ._classifier import BackpropClassifier
+from ._dispatch import fitted_on_host
 from ._regressor import BackpropRegressor
+from .backprop._array_api import to_numpy
 
 __all__ = ["register_converters", "to_onnx"]
 
 # The names skl2onnx knows the converters by.
 _CLASSIFIER_ALIAS = "SkbackpropBackpropClassifier"
 _REGRESSOR_ALIAS = "SkbackpropBackpropRegressor"
+_TRANSFORMED_TARGET_ALIAS = "SkbackpropTransformedTargetRegressor"
 
 # The classifier options the converter accepts, with their allowed values
 # (the first is the default): skl2onnx's ZipMap of the probabilities, class
@@ -86,7 +96,10 @@ def register_converters():
     Afterwards :func:`skl2onnx.to_onnx` and :func:`skl2onnx.convert_sklearn`
     convert a fitted :class:`~skbackprop.BackpropClassifier` or
     :class:`~skbackprop.BackpropRegressor`, on its own or as a step of a
-    :class:`~sklearn.pipeline.Pipeline`. Calling it again registers the same
+    :class:`~sklearn.pipeline.Pipeline`, and a
+    :class:`~sklearn.compose.TransformedTargetRegressor` with a linear
+    transformer (see :func:`_inverse_transform_steps`) around any regressor
+    skl2onnx converts. Calling it again registers the same
     converters again, which is harmless.
 
     Raises
@@ -111,6 +124,13 @@ def register_converters():
         _REGRESSOR_ALIAS,
         _regressor_shape_calculator,
         _convert_regressor,
+    )
+    skl2onnx.update_registered_converter(
+        TransformedTargetRegressor,
+        _TRANSFORMED_TARGET_ALIAS,
+        _transformed_target_shape_calculator,
+        _convert_transformed_target,
+        parser=_parse_transformed_target,
     )
 
 
@@ -171,6 +191,10 @@ def to_onnx(model, X=None, *, zipmap=False, options=None, **kwargs):
     """
     skl2onnx = _import_skl2onnx()
     check_is_fitted(model)
+    # ONNX holds host arrays: a model fitted on a device (every step of a
+    # pipeline) is exported from its numpy copy, and an Array API X (for
+    # the input type) is read on the host.
+    model, X = fitted_on_host(model), to_numpy(X)
     register_converters()
     options = dict(options or {})
     options[BackpropClassifier] = {
@@ -229,6 +253,15 @@ def _onnx_class_labels(classes):
     )
 
 
+def _network(operator):
+    """The operator's fitted network, its arrays on the host.
+
+    For :func:`skl2onnx.to_onnx` called directly on a model fitted on a
+    device (:func:`to_onnx` has moved it already).
+    """
+    return fitted_on_host(operator.raw_operator)
+
+
 def _check_input(operator, n_outputs):
     """Check the operator's input and return the fitted estimator.
 
@@ -258,7 +291,7 @@ def _check_input(operator, n_outputs):
     check_input_and_output_types(
         operator, good_input_types=[FloatTensorType, DoubleTensorType, Int64TensorType]
     )
-    model = operator.raw_operator
+    model = _network(operator)
     check_is_fitted(model)
     input_shape = operator.inputs[0].type.shape
     if len(input_shape) != 2 or input_shape[1] not in (None, model.n_features_in_):
@@ -325,7 +358,7 @@ def _convert_classifier(scope, operator, container):
     from skl2onnx.common.data_types import guess_proto_type
     from skl2onnx.common.utils_classifier import get_label_classes
 
-    model = operator.raw_operator
+    model = _network(operator)
     proto_dtype = guess_proto_type(operator.outputs[1].type)
     graph = _GraphBuilder(scope, container, proto_dtype)
     x = graph.cast(operator.inputs[0].full_name, proto_dtype)
@@ -391,7 +424,7 @@ def _convert_regressor(scope, operator, container):
     """
     from skl2onnx.common.data_types import guess_proto_type
 
-    model = operator.raw_operator
+    model = _network(operator)
     proto_dtype = guess_proto_type(operator.outputs[0].type)
     graph = _GraphBuilder(scope, container, proto_dtype)
     x = graph.cast(operator.inputs[0].full_name, proto_dtype)
@@ -542,3 +575,100 @@ def _multilabel_head(graph, z, label, proba):
     """One independent logistic unit per label: ``h = g(z)``, label ``z > 0``."""
     graph.node("Sigmoid", [z], proba)
     _positive(graph, z, label)
+
+
+# ---------------------------------------------------------------------------
+# TransformedTargetRegressor: the regressor's graph, then the inverse of a
+# linear transformer of the targets.
+# ---------------------------------------------------------------------------
+
+
+def _inverse_transform_steps(transformer):
+    """``transformer.inverse_transform`` as ONNX steps: ``[(op, constant), ...]``.
+
+    The linear target transformers, each step the arithmetic scikit-learn's
+    ``inverse_transform`` does, in its order: :class:`StandardScaler`
+    (``y * scale_ + mean_``), :class:`MinMaxScaler` (``(y - min_) / scale_``),
+    :class:`MaxAbsScaler` (``y * scale_``), and the identity
+    :class:`FunctionTransformer` that ``TransformedTargetRegressor`` uses
+    when given neither a transformer nor functions.
+
+    Raises
+    ------
+    ValueError
+        For any other transformer (a nonlinear one, or functions), naming it.
+    """
+    kind = type(transformer)
+    if kind is StandardScaler:
+        steps = [("Mul", transformer.scale_), ("Add", transformer.mean_)]
+        return [(op, value) for op, value in steps if value is not None]
+    if kind is MinMaxScaler:
+        return [("Sub", transformer.min_), ("Div", transformer.scale_)]
+    if kind is MaxAbsScaler:
+        return [("Mul", transformer.scale_)]
+    if (
+        kind is FunctionTransformer
+        and transformer.func is None
+        and transformer.inverse_func is None
+    ):
+        return []
+    raise ValueError(
+        "skbackprop's ONNX converter for TransformedTargetRegressor takes a "
+        "linear target transformer (StandardScaler, MinMaxScaler, MaxAbsScaler, "
+        f"or none); got {transformer!r}. Export the regressor alone and apply "
+        "the inverse transform outside the graph."
+    )
+
+
+def _parse_transformed_target(scope, model, inputs, custom_parsers=None):
+    """skl2onnx's parser for :class:`~sklearn.compose.TransformedTargetRegressor`.
+
+    Declares two operators: the fitted ``regressor_`` (parsed as skl2onnx
+    parses any model, a :class:`~sklearn.pipeline.Pipeline` included), then
+    this one, which maps the regressor's output back to the targets' units.
+    """
+    from skl2onnx._parse import _parse_sklearn
+    from skl2onnx.common.data_types import guess_tensor_type
+
+    check_is_fitted(model)
+    _inverse_transform_steps(model.transformer_)  # refuse early, before parsing
+    inner = _parse_sklearn(
+        scope, model.regressor_, inputs, custom_parsers=custom_parsers
+    )
+    operator = scope.declare_local_operator(_TRANSFORMED_TARGET_ALIAS, model)
+    operator.inputs = inner[:1]
+    variable = scope.declare_local_variable(
+        "variable", guess_tensor_type(inner[0].type)
+    )
+    operator.outputs.append(variable)
+    return operator.outputs
+
+
+def _transformed_target_shape_calculator(operator):
+    """The output's shape, as ``predict`` returns it: ``(N,)`` for a 1-D
+    training ``y``, ``(N, n_targets)`` otherwise."""
+    model = operator.raw_operator
+    n = operator.inputs[0].get_first_dimension()
+    n_targets = model.transformer_.n_features_in_
+    operator.outputs[0].type.shape = [n] if model._training_dim == 1 else [n, n_targets]
+
+
+def _convert_transformed_target(scope, operator, container):
+    """The converter: the regressor's output as a ``(N, n_targets)`` matrix,
+    the inverse transform's steps, then ``predict``'s shape."""
+    from skl2onnx.common.data_types import guess_proto_type
+
+    model = operator.raw_operator
+    proto_dtype = guess_proto_type(operator.outputs[0].type)
+    graph = _GraphBuilder(scope, container, proto_dtype)
+    n_targets = model.transformer_.n_features_in_
+    matrix = graph.constant("matrix", np.array([-1, n_targets]), _int64())
+    y = graph.node("Reshape", [operator.inputs[0].full_name, matrix])
+    for op, value in _inverse_transform_steps(model.transformer_):
+        y = graph.node(op, [y, graph.constant(op.lower(), value)])
+    shape = [-1] if model._training_dim == 1 else [-1, n_targets]
+    graph.node(
+        "Reshape",
+        [y, graph.constant("shape", np.array(shape), _int64())],
+        operator.outputs[0].full_name,
+    )

@@ -301,9 +301,9 @@ def test_a_fit_never_moves_the_data_to_the_host(digits, transfers):
         model = BackpropClassifier(max_iter=5, random_state=0).fit(X_dev, y_dev)
     # The labels to encode them on the host, the 0/1 targets Y once to the
     # device, the parameter vectors in and gradients out, the fitted Theta(l)
-    # and classes_: never X.
+    # and classes_, X's column sums of squares (the scale check): never X.
     n_params = sum(t.shape[0] * t.shape[1] for t in model.thetas_)
-    allowed = {y.shape, (300, 10), (n_params,), (10,)}
+    allowed = {y.shape, (300, 10), (n_params,), (10,), (X.shape[1],)}
     allowed |= {tuple(theta.shape) for theta in model.thetas_}
     moved = set(transfers["to_host"] + transfers["to_device"])
     assert (n_params,) in moved and moved <= allowed, moved
@@ -556,6 +556,65 @@ def test_a_device_model_needs_dispatch_to_predict(fitted_on_device):
         model.predict(X)
     with _dispatch(), pytest.raises(ValueError, match="must use the same namespace"):
         model.predict(X)
+
+
+@needs_dispatch
+@pytest.mark.parametrize("which", ["X_val", "X"])
+def test_the_validation_data_follow_the_training_data(backend, digits, which):
+    # One namespace rule: X_val is put where X is, whichever is on a device.
+    X, y = digits
+    X_val, y_val = X[200:], y[200:]
+    X, y = X[:200], y[:200]
+    on_device = {"X_val": (X, backend(X_val)), "X": (backend(X), X_val)}[which]
+    params = dict(hidden_layer_sizes=(5,), max_iter=5, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        expected = BackpropClassifier(**params).fit(X, y, X_val=X_val, y_val=y_val)
+        with _dispatch():
+            got = BackpropClassifier(**params).fit(
+                on_device[0], y, X_val=on_device[1], y_val=backend(y_val)
+            )
+    assert _library(got.thetas_[0]) == _library(on_device[0])
+    np.testing.assert_allclose(
+        got.validation_loss_curve_, expected.validation_loss_curve_, rtol=1e-10
+    )
+
+
+@needs_dispatch
+def test_onnx_export_of_a_device_model(fitted_on_device):
+    pytest.importorskip("skl2onnx")
+    onnxruntime = pytest.importorskip("onnxruntime")
+    from skbackprop.onnx import to_onnx
+
+    model, X_dev, X = fitted_on_device
+    onx = to_onnx(model, X[:1].astype(np.float64))
+    session = onnxruntime.InferenceSession(
+        onx.SerializeToString(), providers=["CPUExecutionProvider"]
+    )
+    labels, proba = session.run(None, {session.get_inputs()[0].name: X})
+    with _dispatch():
+        expected = _host(model.predict_proba(X_dev))
+    np.testing.assert_allclose(proba, expected, rtol=1e-10, atol=1e-12)
+    np.testing.assert_array_equal(labels, move_to_numpy(model).predict(X))
+    assert _library(model.thetas_[0]) != "numpy"  # the model is not changed
+
+
+@needs_dispatch
+def test_displays_draw_a_device_model(fitted_on_device):
+    pytest.importorskip("matplotlib")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from skbackprop.inspection import HiddenUnitsDisplay, LossCurveDisplay
+
+    model, _, _ = fitted_on_device
+    units = HiddenUnitsDisplay.from_estimator(model)
+    curves = LossCurveDisplay.from_estimator(model)
+    np.testing.assert_array_equal(units.weights, _host(model.thetas_[0])[:, 1:])
+    assert list(curves.loss_curve) == model.loss_curve_
+    plt.close("all")
 
 
 def test_without_dispatch_inputs_are_converted_to_numpy(digits):

@@ -6,7 +6,8 @@ float32), on held-out digits, for every hidden activation, output layer and
 kind of target, float32 and float64, with the network alone and after a
 StandardScaler in a Pipeline; and a regressor's output must equal ``predict``
 (to 1e-5 in float32, 1e-10 in float64) on held-out diabetes data, with
-``predict``'s shape.
+``predict``'s shape; a ``TransformedTargetRegressor`` with a linear target
+transformer around it likewise, in the targets' own units.
 """
 
 import copy
@@ -19,10 +20,16 @@ import numpy as np
 import onnxruntime
 import pytest
 import skl2onnx
+from sklearn.compose import TransformedTargetRegressor
 from sklearn.datasets import load_diabetes, load_digits
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.preprocessing import (
+    MaxAbsScaler,
+    MinMaxScaler,
+    QuantileTransformer,
+    StandardScaler,
+)
 
 from skbackprop import BackpropClassifier, BackpropRegressor
 from skbackprop.onnx import _onnx_class_labels, register_converters, to_onnx
@@ -393,3 +400,97 @@ def test_regressor_through_skl2onnx_and_column_target():
 def test_unfitted_regressor_is_refused():
     with pytest.raises(NotFittedError):
         to_onnx(BackpropRegressor(), _diabetes_held_out(np.float32)[:1])
+
+
+# ---------------------------------------------------------------------------
+# TransformedTargetRegressor around the regressor: targets in their own units
+# ---------------------------------------------------------------------------
+
+TARGET_TRANSFORMERS = {
+    "standard": StandardScaler,
+    "minmax": MinMaxScaler,
+    "maxabs": MaxAbsScaler,
+    "none": lambda: None,
+}
+
+
+@functools.cache
+def _fitted_transformed_target(transformer, kind, in_pipeline):
+    """A regressor fitted on the raw diabetes targets (25 to 346), transformed."""
+    X, y = load_diabetes(return_X_y=True)
+    y = y if kind == "1d" else np.column_stack([y, np.sqrt(y)])
+    reg = BackpropRegressor(
+        hidden_layer_sizes=(5,), alpha=1e-3, max_iter=40, random_state=0
+    )
+    model = TransformedTargetRegressor(
+        make_pipeline(StandardScaler(), reg) if in_pipeline else reg,
+        transformer=TARGET_TRANSFORMERS[transformer](),
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X[:N_TRAIN_DIABETES], y[:N_TRAIN_DIABETES])
+    return model
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("kind", ["1d", "2d"])
+@pytest.mark.parametrize("transformer", list(TARGET_TRANSFORMERS))
+def test_transformed_target_regressor_gives_predict(transformer, kind, dtype):
+    model = _fitted_transformed_target(transformer, kind, in_pipeline=False)
+    X = _diabetes_held_out(dtype)
+    outputs = _run(to_onnx(model, X[:1]), X)
+    assert list(outputs) == ["variable"]
+    expected = model.predict(X)
+    prediction = outputs["variable"]
+    assert prediction.shape == expected.shape
+    assert prediction.shape == ((len(X),) if kind == "1d" else (len(X), 2))
+    assert prediction.dtype == expected.dtype == X.dtype
+    # Predictions of order 100: the tolerance is relative.
+    np.testing.assert_allclose(prediction, expected, rtol=TOLERANCE[dtype])
+    assert np.std(prediction) > 1.0  # in the targets' units, not the scaled ones
+
+
+def test_documented_recipe_transformed_target_in_a_pipeline():
+    """The docs' case, TransformedTargetRegressor(BackpropRegressor(),
+    transformer=StandardScaler()), with a scaler inside and as a step."""
+    X, y = load_diabetes(return_X_y=True)
+    inner = _fitted_transformed_target("standard", "1d", in_pipeline=True)
+    outer = make_pipeline(StandardScaler(), copy.deepcopy(inner))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        outer.fit(X[:N_TRAIN_DIABETES], y[:N_TRAIN_DIABETES])
+    X_test = _diabetes_held_out(np.float64)
+    for model in (inner, outer):
+        register_converters()
+        outputs = _run(skl2onnx.to_onnx(model, X_test[:1]), X_test)
+        np.testing.assert_allclose(
+            outputs["variable"], model.predict(X_test), rtol=TOLERANCE[np.float64]
+        )
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"transformer": QuantileTransformer(n_quantiles=50)},
+        {"func": np.log, "inverse_func": np.exp},
+    ],
+    ids=["quantile", "functions"],
+)
+def test_nonlinear_target_transform_is_refused(params):
+    X, y = load_diabetes(return_X_y=True)
+    model = TransformedTargetRegressor(
+        BackpropRegressor(hidden_layer_sizes=(2,), max_iter=3), **params
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X[:100], y[:100])
+    with pytest.raises(ValueError, match="linear target transformer"):
+        to_onnx(model, X[:1])
+
+
+def test_unfitted_transformed_target_regressor_is_refused():
+    with pytest.raises(NotFittedError):
+        to_onnx(
+            TransformedTargetRegressor(BackpropRegressor()),
+            _diabetes_held_out(np.float64)[:1],
+        )

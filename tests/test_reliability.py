@@ -72,6 +72,7 @@ class Bad:
     X: object = field(default_factory=lambda: X)
     y: object = field(default_factory=lambda: y)
     sample_weight: object = None
+    fit_params: dict = field(default_factory=dict)  # X_val, y_val, ...
     method: str = "fit"
     #: "unfitted": called on a new estimator; "fitted": on one fitted on ``X``;
     #: "frame": on one fitted on ``X`` as a DataFrame with columns FEATURES;
@@ -181,6 +182,52 @@ BAD_INPUTS = [
         ]
     ],
     Bad("one-sample", ValueError, "only one class", X=X[:1], y=y[:1]),
+    # --- y_val: checked on y's path, the errors naming y_val --------------
+    Bad(
+        "y_val-nan",
+        ValueError,
+        "Input y_val contains NaN",
+        fit_params=dict(X_val=X, y_val=with_value(y, 4, np.nan)),
+    ),
+    Bad(
+        "y_val-inf",
+        ValueError,
+        "Input y_val contains infinity",
+        fit_params=dict(X_val=X, y_val=with_value(y, 4, np.inf)),
+    ),
+    Bad(
+        "y_val-strings-with-None",
+        ValueError,
+        r"y_val mixes labels of different types \(None, str\)",
+        y=y.astype(str).astype(object),
+        fit_params=dict(
+            X_val=X, y_val=with_value(y.astype(str).astype(object), 4, None)
+        ),
+    ),
+    Bad(
+        "y_val-continuous",
+        ValueError,
+        "y_val: Unknown label type: continuous",
+        fit_params=dict(X_val=X, y_val=y + np.linspace(0.01, 0.5, 30)),
+    ),
+    *[
+        Bad(
+            f"y_val-indicator-{name}",
+            ValueError,
+            "y_val is a multilabel indicator matrix .* must hold only 0 .* and 1",
+            y=Y_INDICATOR,
+            fit_params=dict(X_val=X, y_val=y_),
+        )
+        for name, y_ in [("0-2", 2 * Y_INDICATOR), ("minus1-1", 2 * Y_INDICATOR - 1)]
+    ],
+    Bad(
+        "sample_weight_val-nan",
+        ValueError,
+        "sample_weight_val contains NaN or infinity",
+        fit_params=dict(
+            X_val=X, y_val=y, sample_weight_val=with_value(np.ones(30), 0, np.nan)
+        ),
+    ),
     # --- sample_weight --------------------------------------------------
     Bad(
         "sample_weight-negative",
@@ -447,7 +494,9 @@ def fitted_pickles():
 
 def _call(est, case):
     if case.method == "fit":
-        return est.fit(case.X, case.y, sample_weight=case.sample_weight)
+        return est.fit(
+            case.X, case.y, sample_weight=case.sample_weight, **case.fit_params
+        )
     if case.method == "score":
         return est.score(case.X, case.y)
     return getattr(est, case.method)(case.X)
@@ -556,22 +605,28 @@ def _assert_finite_model(est, X_):
     ],
 )
 def test_fit_on_extreme_data_gives_finite_model_or_scale_error(scale, hidden, alpha):
-    """Never NaN weights, never a numpy warning: a finite model or a clear error."""
+    """Never NaN weights, never a numpy warning: a finite model or a clear error.
+
+    Inputs large enough to saturate the first layer are told so first.
+    """
     X_iris, y_iris = iris_scaled()
     est = BackpropClassifier(
         hidden_layer_sizes=hidden, alpha=alpha, random_state=0, max_iter=100
     )
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(record=True) as told:
         warnings.simplefilter("error")
         warnings.simplefilter("ignore", ConvergenceWarning)
+        warnings.filterwarnings("always", message="X's features are large")
         try:
             est.fit(X_iris * scale, y_iris)
         except ValueError as exc:
             assert "NaN or infinite" in str(exc)
             assert "Scale the data" in str(exc)
             assert not hasattr(est, "thetas_")
-            return
-    _assert_finite_model(est, X_iris * scale)
+            est = None
+    assert len(told) == (1 if scale > 1 else 0)
+    if est is not None:
+        _assert_finite_model(est, X_iris * scale)
 
 
 def _patch_cost(monkeypatch, wrap):

@@ -1,6 +1,7 @@
 """Persistence with skops.io: a round trip, the types to trust, and the docs' list."""
 
 import functools
+import json
 import pathlib
 import warnings
 
@@ -173,3 +174,43 @@ def test_user_guide_lists_every_type_to_trust():
     for model in models:
         for untrusted in sio.get_untrusted_types(data=sio.dumps(model)):
             assert f"``{untrusted}``" in page, untrusted
+
+
+def test_mlflow_recipe_trusted_types(tmp_path):
+    """The deploying page's MLflow recipe, its skops part: the trusted types it
+    names are exactly what skops does not trust by default, and loading with
+    them gives the same predictions. (mlflow itself is not installed here.)"""
+    from sklearn.compose import TransformedTargetRegressor
+
+    page = DEPLOYING_PAGE.read_text(encoding="utf-8")
+    X_digits, y_digits = load_digits(return_X_y=True)
+    X_diabetes, y_diabetes = load_diabetes(return_X_y=True)
+    small = {"hidden_layer_sizes": (4,), "max_iter": 5, "random_state": 0}
+    cases = [
+        (
+            make_pipeline(StandardScaler(), BackpropClassifier(**small)),
+            X_digits[:200],
+            y_digits[:200],
+            ["skbackprop._classifier.BackpropClassifier"],
+        ),
+        (
+            TransformedTargetRegressor(
+                BackpropRegressor(**small), transformer=StandardScaler()
+            ),
+            X_diabetes[:200],
+            y_diabetes[:200],
+            ["skbackprop._regressor.BackpropRegressor"],
+        ),
+    ]
+    for model, X, y, trusted in cases:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            model.fit(X, y)
+        assert json.dumps(trusted) in page  # the list the recipe shows
+        path = tmp_path / "model.skops"
+        sio.dump(model, path)
+        assert sio.get_untrusted_types(file=path) == trusted
+        with pytest.raises(sio.exceptions.UntrustedTypesFoundException):
+            sio.load(path)
+        loaded = sio.load(path, trusted=trusted)
+        np.testing.assert_array_equal(loaded.predict(X), model.predict(X))

@@ -2,17 +2,19 @@
 validation loss curve recorded on it or on the early-stopping hold-out."""
 
 import pickle
+import re
 import warnings
 
 import numpy as np
 import pytest
 import sklearn
+from sklearn.base import clone
 from sklearn.datasets import load_digits, load_iris, make_multilabel_classification
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import LabelBinarizer, StandardScaler
 
-from skbackprop import BackpropClassifier
+from skbackprop import BackpropClassifier, BackpropRegressor
 from skbackprop.backprop import cost_function, unroll
 
 
@@ -249,3 +251,83 @@ def test_fit_request_names_the_validation_parameters():
         "y_val": True,
         "sample_weight_val": True,
     }
+
+
+# ---------------------------------------------------------------------------
+# y_val is checked as y is, in errors that name y_val
+# ---------------------------------------------------------------------------
+
+
+def _error(fit):
+    with pytest.raises(ValueError) as info:
+        fit()
+    return str(info.value)
+
+
+def _named_as_y(message_y, message_val):
+    """Whether ``message_val`` is ``message_y`` with ``y_val`` for ``y``."""
+    return "y_val" in message_val and (
+        re.sub(r"\by\b", "y_val", message_y) in message_val or message_y in message_val
+    )
+
+
+def _classification_targets():
+    X, y = load_iris(return_X_y=True)
+    Xm, Ym = make_multilabel_classification(n_samples=40, n_classes=3, random_state=0)
+    labels = np.array(["setosa", "versicolor", "virginica"], dtype=object)[y]
+    row_3 = np.arange(len(y)) == 3
+    return [
+        ("multilabel {0, 2}", Xm, Ym, 2 * Ym),
+        ("multilabel {-1, 1}", Xm, Ym, 2 * Ym - 1),
+        ("NaN label", X, y, np.where(row_3, np.nan, y)),
+        ("infinite label", X, y, np.where(row_3, np.inf, y)),
+        ("None among labels", X, labels, np.where(row_3, None, labels)),
+        ("continuous", X, y, y + 0.5),
+    ]
+
+
+@pytest.mark.parametrize("case", range(6))
+def test_y_val_is_refused_where_y_would_be(case):
+    name, X, y, bad = _classification_targets()[case]
+    clf = BackpropClassifier(hidden_layer_sizes=(2,), max_iter=2, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y)
+    before = pickle.dumps(clf)
+    message_y = _error(lambda: clone(clf).fit(X, bad))
+    message_val = _error(lambda: clf.fit(X, y, X_val=X, y_val=bad))
+    assert _named_as_y(message_y, message_val), (name, message_y, message_val)
+    assert pickle.dumps(clf) == before
+
+
+@pytest.mark.parametrize("bad", ["NaN", "inf", "strings"])
+def test_regressor_y_val_is_refused_where_y_would_be(bad):
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((30, 3))
+    y = X.sum(axis=1)
+    values = {"NaN": np.nan, "inf": np.inf, "strings": "a"}
+    y_bad = y.astype(object if bad == "strings" else float)
+    y_bad[4] = values[bad]
+    reg = BackpropRegressor(hidden_layer_sizes=(2,), max_iter=2)
+    message_y = _error(lambda: clone(reg).fit(X, y_bad))
+    message_val = _error(lambda: reg.fit(X, y, X_val=X, y_val=y_bad))
+    assert _named_as_y(message_y, message_val), (message_y, message_val)
+    assert not hasattr(reg, "thetas_")
+
+
+@pytest.mark.parametrize("outputs", [1, 2, 3])
+def test_regressor_y_val_needs_the_outputs_of_y(outputs):
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((30, 3))
+    Y = X[:, :2]  # two outputs
+    y_val = X[:, :outputs] if outputs > 1 else X[:, 0]
+    reg = BackpropRegressor(hidden_layer_sizes=(2,), max_iter=2)
+    if outputs == 2:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            reg.fit(X, Y, X_val=X, y_val=y_val)
+        assert len(reg.validation_scores_) == reg.n_iter_
+        return
+    message = _error(lambda: reg.fit(X, Y, X_val=X, y_val=y_val))
+    assert message.startswith(f"y_val has {outputs} output(s), but y has 2")
+    assert "warm_start" not in message
