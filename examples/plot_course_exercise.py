@@ -71,9 +71,10 @@ _ = display.ax_.set_title("Theta(1): one 8x8 image per hidden unit")
 # The loss curve
 # --------------
 # The cost ``J`` after each L-BFGS-B iteration: a steep start, then a tail of
-# small improvements. Training stops when the last 10 iterations gained less
-# than 1% of the whole fall of ``J`` (the default ``tol="auto"``; ``tol=0``
-# trains on to the minimum). Dashed: the cost without the penalty on the
+# small improvements. Training stops when the last 10 iterations, and the 10
+# after them, gained a negligible share of ``J``'s fall below the constant
+# prediction's cost (the default ``tol="auto"``; ``stop_reason_`` says so;
+# ``tol=0`` trains on to the minimum). Dashed: the cost without the penalty on the
 # test rows (``validation_loss_curve_``); on the right, their accuracy.
 display = LossCurveDisplay.from_estimator(clf)
 display.ax_.set_yscale("log")

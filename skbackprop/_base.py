@@ -14,6 +14,7 @@ With ``array_api_dispatch`` everything follows ``X``: see
 import functools
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -32,6 +33,7 @@ from ._scale import (
 from ._solver import (
     Monitor,
     SolverSettings,
+    auto_tol,
     minimize_network,
     resolve_tol,
     warn_if_bfgs_is_large,
@@ -119,6 +121,27 @@ def _check_forward_not_nan(z):
         )
 
 
+#: Data whose every column has a root mean square at most this count as
+#: scaled (standardised, min-max or similar): warnings then give no advice
+#: to scale them.
+_SCALED_RMS = 3.0
+
+
+def _looks_scaled(X):
+    """Whether every column of ``X`` is on a unit-like scale (numpy or sparse).
+
+    False for other arrays (Dask, a device), whose scale is not looked at.
+    """
+    if sp.issparse(X):
+        mean_square = np.asarray(X.multiply(X).mean(axis=0)).ravel()
+    elif isinstance(X, np.ndarray):
+        with np.errstate(over="ignore", invalid="ignore"):
+            mean_square = np.einsum("ij,ij->j", X, X, dtype=np.float64) / X.shape[0]
+    else:
+        return False
+    return bool(np.all(mean_square <= _SCALED_RMS**2))
+
+
 class BaseBackprop(CallbackSupportMixin, BaseEstimator):
     """The course's network trained by ``scipy.optimize.minimize``: the shared fit.
 
@@ -185,6 +208,7 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
                 self._stratify(y, encoding),
                 rng,
             )
+        settings = self._solver_settings(solver, X, x0.shape[0])
         callbacks = FitCallbacks(
             self,
             X,
@@ -193,8 +217,10 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
             self._target_attributes(encoding),
             layer_sizes,
             x0,
+            # The number of iterations is known only when nothing but
+            # max_iter (and the optimizer's own gradient rule) can stop it.
+            max_iter=None if settings.tol > 0 or self.early_stopping else self.max_iter,
         )
-        settings = self._solver_settings(solver, X.shape[0], x0.shape[0])
 
         def solve(alpha, x0):
             loss = self._loss(layer_sizes, alpha)
@@ -218,7 +244,7 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
         self._store(layer_sizes, fit, encoding, X, y_given)
         self._store_evidence(found, exponent, X)
         callbacks.end()
-        warn_if_limit_reached(settings, fit.stopped)
+        warn_if_limit_reached(settings, fit)
         return self
 
     def _loss(self, layer_sizes, alpha):
@@ -280,16 +306,26 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
         self.effective_parameters_ = gamma
         self.evidence_alphas_ = follow(np.asarray(trace.alphas), X)
 
-    def _solver_settings(self, solver, n_samples, n_params):
+    def _solver_settings(self, solver, X, n_params):
         """The optimizer's method and limits, ``tol="auto"`` resolved for this fit."""
+        n_samples = X.shape[0]
         tol = resolve_tol(
-            self.tol,
-            n_samples,
-            n_params,
-            regression=self._output_activation == "identity",
-            early_stopping=self.early_stopping,
+            self.tol, n_samples, n_params, early_stopping=self.early_stopping
         )
-        return SolverSettings(solver, self.max_iter, tol, self.max_fun)
+        if isinstance(self.tol, str):  # a tiny problem fit tight is settled at
+            settled_tol = tol or auto_tol(n_samples * n_params)
+        else:
+            settled_tol = tol
+        if self.early_stopping:
+            settled_tol = 0.0  # its tol is a score gain, not a fall of J
+        return SolverSettings(
+            solver,
+            self.max_iter,
+            tol,
+            self.max_fun,
+            settled_tol=settled_tol,
+            scaled=_looks_scaled(X),
+        )
 
     def _told_scale(self, X, layer_sizes, warm):
         """``X``'s column mean squares, after a warning if they saturate the network.
@@ -408,6 +444,7 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
         self.layer_sizes_ = layer_sizes
         self.thetas_ = thetas
         self.n_iter_ = fit.n_iter
+        self.stop_reason_ = fit.stop_reason
         self.n_fun_evals_ = fit.n_fun_evals
         self.n_hessp_evals_ = fit.n_hessp_evals
         self.loss_ = fit.loss

@@ -13,17 +13,25 @@ from .backprop import roll
 class FitCallbacks:
     """Begin the fit task (on construction) and end it (:meth:`end`).
 
+    ``max_iter``: the most iterations the fit can run, None when a stopping
+    rule decides.
+
     ``iterations`` is the per-iteration bridge the solver's monitor calls, or
     None when no callback is set (or scikit-learn has no callback API).
     """
 
-    def __init__(self, estimator, X, y, sample_weight, attributes, layer_sizes, x0):
+    def __init__(
+        self, estimator, X, y, sample_weight, attributes, layer_sizes, x0, max_iter
+    ):
         self.iterations = None
         self._ctx = None
         if not HAS_SKLEARN_CALLBACKS:
             return
+        # One subtask per iteration, and the last, never-run one; None when a
+        # stopping rule ends the fit at an iteration not known in advance
+        # (a progress bar then shows the iterations, not a share of max_iter).
         self._ctx = estimator._init_callback_context(
-            max_subtasks=estimator.max_iter + 1
+            max_subtasks=None if max_iter is None else max_iter + 1
         )
         self._args = {
             "estimator": estimator,

@@ -219,3 +219,41 @@ class NetworkLoss:
         Y = np.asarray(Y, dtype=z.dtype)
         losses = _LOSS_FROM_Z[self.output_activation](z, Y)
         return float(np.average(losses, weights=sample_weight))
+
+    def constant_loss(self, Y, sample_weight=None):
+        """``J`` of the best network that ignores ``X``: a constant prediction.
+
+        Every weight but the output biases zero (no penalty), the output the
+        weighted mean of the targets: the class priors (their binary
+        entropies for sigmoid units, their entropy for a softmax) or, for
+        identity units, half the targets' weighted variance. It is where a
+        fit starts to learn anything from ``X``, the level that the stopping
+        rule measures ``J``'s fall from (it does not depend on the targets'
+        offset, nor on the initial weights).
+
+        ``Y`` and ``sample_weight`` may be numpy or dask arrays (two
+        reductions over the rows, gathered here).
+
+        Returns
+        -------
+        loss : float
+        """
+        w = sample_weight
+        total = None if w is None else float(np.asarray(w.sum()))
+
+        def mean(values):
+            if w is None:  # a dask Y's number of rows may be unknown
+                return np.asarray(values.mean(axis=0), dtype=float)
+            return np.asarray((values * w[:, None]).sum(axis=0), dtype=float) / total
+
+        # Weights summing to 0 give NaN (the fit's own checks then refuse it).
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            p = mean(Y)
+            if self.output_activation == "identity":
+                # Two passes: the variance of targets with a large offset.
+                return float(0.5 * np.sum(mean((Y - p) ** 2)))
+            entropy = -np.where(p > 0, p * np.log(p), 0.0)
+            if self.output_activation == "softmax":
+                return float(np.sum(entropy))
+            entropy -= np.where(p < 1, (1 - p) * np.log1p(-p), 0.0)
+        return float(np.sum(entropy))

@@ -82,22 +82,26 @@ class BackpropRegressor(RegressorMixin, BaseBackprop):
     tol : "auto" or float, default="auto"
         The stopping rule. A number ``tol > 0``: stop when, over the last
         ``n_iter_no_change`` iterations, ``J`` fell by at most ``tol`` times
-        all it has fallen since the first iteration,
-        ``J[k - n_iter_no_change] - J[k] <= tol * (J[1] - J[k])``, i.e. when
-        the recent gains are a negligible share of the whole (the optimizer
-        also stops on its own, as with ``tol=0``). ``tol=0``: a tight fit,
+        all it has fallen below ``J_c``, the cost of the constant prediction
+        (the targets' weighted mean: the class priors, or the mean value),
+        ``J[k - n_iter_no_change] - J[k] <= tol * (J_c - J[k])``, and the
+        next ``n_iter_no_change`` iterations, run as a trial, did so too (a
+        lull on the way down is crossed; the optimizer also stops on its
+        own, as with ``tol=0``). Measured from ``J_c``, the rule depends
+        neither on the level nor on the offset of ``J``, and a saddle near the
+        constant prediction is no plateau. ``tol=0``: a tight fit,
         the optimizer runs until the largest gradient component is below
         1e-10 or ``J`` no longer decreases at all, then a few Newton-Krylov
         steps refine the minimum; fits that differ only by rounding (rows in
         another order, integer sample weights instead of repeated rows) then
         agree to about 1e-8, which a stop partway down the slope cannot
-        promise. ``"auto"`` is ``tol=1e-4``, except on tiny problems
-        (training rows times weights at most 1e5), which are fit tight,
-        since that costs a fraction of a second there. It is tighter than
-        the classifier's 1e-2: a regressor's ``J`` has slow stretches (the
-        network near a linear fit) long before R² stops improving, and a
-        looser rule stops there. The values were chosen by measurement: see
-        the user guide and the performance page.
+        promise. ``"auto"`` is ``tol=1.5e-4`` up to 1e7 training rows times
+        weights, rising log-linearly to 2e-2 at 1e8 and above (a large
+        fit's held-out score settles long before its ``J``), except on tiny
+        problems (rows times weights at most 5e4), which are fit tight,
+        since that costs a fraction of a second there. The values were
+        chosen by measurement: see the user guide and the performance page.
+        ``stop_reason_`` says which rule ended a fit.
         With ``early_stopping``, ``tol`` (3e-3 for ``"auto"``, 0 on tiny
         problems) is instead the least gain in validation score (R²) that
         counts as an improvement.
@@ -165,6 +169,12 @@ class BackpropRegressor(RegressorMixin, BaseBackprop):
         ``(s_{l+1}, s_l + 1)``, bias in column 0.
     n_iter_ : int
         Number of optimizer iterations run.
+    stop_reason_ : str
+        Why the fit stopped: ``"converged"`` (the optimizer stopped on its own
+        at a minimum), ``"plateau"`` (the ``tol`` rule), ``"max_iter"``,
+        ``"max_fun"``, ``"optimizer"`` (the optimizer stopped on its own away
+        from a minimum, with a warning), ``"early_stopping"``,
+        ``"interrupted"`` (Ctrl-C) or ``"callback"``. ``verbose`` prints it.
     n_fun_evals_ : int
         Number of cost-and-gradient evaluations during fit.
     n_hessp_evals_ : int

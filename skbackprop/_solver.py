@@ -56,20 +56,24 @@ _STALLED_GTOL = {np.dtype(np.float64): 1e-5, np.dtype(np.float32): 1e-3}
 #: ``tol=0`` (no plateau rule) it is the whole rule, the tight fit that rows
 #: repeated or weighted, shuffled or not, agree on to ~1e-8 (then polished).
 _GTOL = 1e-10
-#: ``tol="auto"``: the plateau rule's least relative gain in J over
-#: ``n_iter_no_change`` iterations (chosen on the performance page's study):
-#: for a classifier, whose accuracy settles early, and for a regressor, whose
-#: R² keeps improving through J's slow stretches long after that.
-_AUTO_TOL = 1e-2
-_AUTO_TOL_REGRESSION = 1e-4
+#: ``tol="auto"``: the plateau rule's least fall of J over ``n_iter_no_change``
+#: iterations, as a share of its fall below the constant prediction's cost
+#: (chosen on the performance page's study, the same for both estimators):
+#: ``_AUTO_TOL`` up to ``_AUTO_TOL_SIZES[0]`` rows x weights, rising
+#: log-linearly to ``_AUTO_TOL_LARGE`` at ``_AUTO_TOL_SIZES[1]`` and above. A
+#: small fit costs little per iteration and its held-out score keeps moving
+#: longer; on a large one (MNIST) the score settles long before J does.
+_AUTO_TOL = 1.5e-4
+_AUTO_TOL_LARGE = 2e-2
+_AUTO_TOL_SIZES = (1e7, 1e8)
 #: ``tol="auto"`` with ``early_stopping``: the least gain in validation score
 #: (accuracy, R²) that counts as an improvement.
 _AUTO_SCORE_TOL = 3e-3
 #: ``tol="auto"`` fits a problem of at most this many rows x parameters tight
-#: (``tol=0``): a tight fit of it costs at most a fraction of a second, and
+#: (``tol=0``): a tight fit of it costs at most about half a second, and
 #: only a tight fit ends where fits differing by rounding also end (see
 #: :func:`resolve_tol`).
-_TINY_FIT = 1e5
+_TINY_FIT = 5e4
 
 
 def canonical_solver(solver):
@@ -81,12 +85,22 @@ def canonical_solver(solver):
     return None
 
 
-def resolve_tol(tol, n_samples, n_params, *, regression=False, early_stopping=False):
+def auto_tol(size):
+    """The plateau rule's ``tol="auto"`` for a fit of ``size`` rows x weights."""
+    small, large = _AUTO_TOL_SIZES
+    if size <= small:
+        return _AUTO_TOL
+    if size >= large:
+        return _AUTO_TOL_LARGE
+    share = np.log(size / small) / np.log(large / small)
+    return float(_AUTO_TOL * (_AUTO_TOL_LARGE / _AUTO_TOL) ** share)
+
+
+def resolve_tol(tol, n_samples, n_params, *, early_stopping=False):
     """The ``tol`` for a fit of ``n_samples`` rows, ``n_params`` weights.
 
     A number is used as it is. ``"auto"`` gives the plateau rule's
-    ``_AUTO_TOL`` (``_AUTO_TOL_REGRESSION`` for a regressor), or early
-    stopping's ``_AUTO_SCORE_TOL``, except on a
+    :func:`auto_tol`, or early stopping's ``_AUTO_SCORE_TOL``, except on a
     tiny problem (``n_samples * n_params <= _TINY_FIT``, a few hundred
     microseconds per evaluation), which is fit tight (0): there the
     optimizer runs until J stops decreasing, then the Newton polish pins the
@@ -100,7 +114,7 @@ def resolve_tol(tol, n_samples, n_params, *, regression=False, early_stopping=Fa
             return 0.0
         if early_stopping:
             return _AUTO_SCORE_TOL
-        return _AUTO_TOL_REGRESSION if regression else _AUTO_TOL
+        return auto_tol(n_samples * n_params)
     return float(tol)
 
 
@@ -108,15 +122,33 @@ def resolve_tol(tol, n_samples, n_params, *, regression=False, early_stopping=Fa
 class SolverSettings:
     """What the optimizer is asked to do: the method and its limits.
 
-    ``tol`` is the plateau rule's relative gain in ``J`` (the monitor's, see
+    ``tol`` is the plateau rule's relative fall of ``J`` (the monitor's, see
     :class:`Monitor`); the optimizer itself always runs to the gradient
     tolerance ``_GTOL``, which the plateau rule usually stops well before.
+    ``settled_tol``: the ``tol`` at which a fit that reaches ``max_iter`` is
+    settled enough to need no warning (``tol`` itself, but
+    :func:`auto_tol` for a tiny problem fit tight by ``tol="auto"``; 0: any
+    fit that reaches ``max_iter`` is warned about). ``scaled``: whether the
+    data are known to be scaled already (then no warning advises scaling).
     """
 
     solver: str
     max_iter: int
     tol: float
     max_fun: int
+    settled_tol: float = 0.0
+    scaled: bool = False
+
+    def limit_reached(self, n_iter, n_fun):
+        """``"max_iter"`` or ``"max_fun"`` when that limit is reached, else None.
+
+        The one place the limits are compared, wherever the fit stops.
+        """
+        if n_iter >= self.max_iter:
+            return "max_iter"
+        if n_fun >= self.max_fun:
+            return "max_fun"
+        return None
 
     def minimize_options(self):
         """``tol`` and ``options`` for :func:`scipy.optimize.minimize`."""
@@ -144,6 +176,8 @@ class NetworkFit:
     loss: float
     loss_curve: list
     stopped: object  # None, or the reason the optimizer was stopped
+    stop_reason: str  # the fitted ``stop_reason_`` (Monitor.report_stop says each)
+    settled: bool  # at max_iter or max_fun, J had settled: no warning
     validation_scores: object
     best_validation_score: object
     validation_loss_curve: object
@@ -245,39 +279,54 @@ def _stall_reason(solver, result, stopped=None):
     return "the optimizer gave up"
 
 
+def _scaling_advice(settings):
+    """The advice to scale the data, unless they are known to be scaled."""
+    return "" if settings.scaled else "Scale the data (e.g. with StandardScaler), "
+
+
 def _warn_if_stalled(settings, result, n_iter, grad, dtype, kinked, stopped=None):
     """Warn when the optimizer stopped on its own away from a minimum.
 
     ``kinked``: J has kinks (relu units), so its minima need not have a zero
-    gradient and no warning is given.
+    gradient and no warning is given. Returns whether it warned.
     """
     if n_iter >= settings.max_iter or kinked:
-        return  # the max_iter warning says it
+        return False  # the max_iter warning says it
     gmax = float(np.max(np.abs(grad)))
     if not gmax > _STALLED_GTOL.get(np.dtype(dtype), 1e-3):
-        return
+        return False
     message = str(getattr(result, "message", "")).strip()
+    advice = _scaling_advice(settings)
+    advice += "use a moderate alpha, or try another solver."
     _warn(
         f"{settings.solver} stopped before converging, at iteration {n_iter}: "
         f"{_stall_reason(settings.solver, result, stopped)}"
         + (f" (scipy says {message!r})" if message else "")
         + f", but the largest gradient component is still {gmax:.3g}, so the "
-        "weights may not be a minimum. Scale the data (e.g. with StandardScaler), "
-        "use a moderate alpha, or try another solver."
+        f"weights may not be a minimum. {advice[0].upper()}{advice[1:]}"
     )
+    return True
 
 
-def warn_if_limit_reached(settings, stopped):
-    """Warn when ``max_iter`` or ``max_fun`` ended the fit (after it is stored)."""
-    if stopped == "max_iter":
+def warn_if_limit_reached(settings, fit):
+    """Warn when ``max_iter`` or ``max_fun`` ended an unsettled fit (once stored).
+
+    No warning when ``J`` had settled by then (``fit.settled``): more
+    iterations would not change the answer.
+    """
+    if fit.settled or fit.stopped not in ("max_iter", "max_fun"):
+        return
+    scale = "" if settings.scaled else ", or scale the data"
+    if fit.stopped == "max_iter":
         _warn(
             f"{settings.solver} reached max_iter={settings.max_iter} iterations "
-            "before converging. Increase max_iter or scale the data."
+            f"before converging. Increase max_iter{scale}."
         )
-    elif stopped == "max_fun":
+    else:
         _warn(
             f"{settings.solver} reached max_fun={settings.max_fun} cost evaluations "
-            "before converging. Increase max_fun or max_iter, or scale the data."
+            f"before converging (after {fit.n_iter} iterations). Increase "
+            f"max_fun{scale}."
         )
 
 
@@ -389,10 +438,17 @@ class Monitor:
         self.best_x = self.best_J = None
         self._no_change = 0
 
-    def start(self, x0):
-        """Begin at ``x0``: print the verbose table's header."""
+    def start(self, x0, J_constant=None):
+        """Begin at ``x0``: print the verbose table's header.
+
+        ``J_constant``: the cost of the constant prediction
+        (:meth:`~skbackprop._loss.NetworkLoss.constant_loss`), which the
+        plateau rule measures ``J``'s fall from.
+        """
         self.x = self.lowest_x = x0
         self.J = self.lowest_J = None  # J at x0 is not known yet
+        self.J_constant = J_constant
+        self._trial_from = None
         self._start = time.perf_counter()
         if self.verbose:
             header = f"{'iter':>6} {'J':>16} {'|grad|':>12}"
@@ -403,18 +459,26 @@ class Monitor:
             print("-" * len(header))
 
     def iteration(self, x, J, grad, n_fun):
-        """Record the iterate ``x``; return why to stop, or None to go on."""
-        self.x, self.J = x.copy(), float(J)
-        self.n_iter += 1
-        self.loss_curve.append(self.J)
-        if self.lowest_J is None or J <= self.lowest_J:
-            self.lowest_x, self.lowest_J = self.x, self.J
-        line = f"{self.n_iter:>6d} {J:>16.10f} {np.linalg.norm(grad):>12.4e}"
+        """Record the iterate ``x``; return why to stop, or None to go on.
+
+        The iteration is recorded whole or not at all: the validation data
+        are scored first (a Ctrl-C there leaves every record at the previous
+        iteration), then ``n_iter``, the curves and the kept iterates are
+        updated together.
+        """
+        line = f"{self.n_iter + 1:>6d} {J:>16.10f} {np.linalg.norm(grad):>12.4e}"
         if self.validate is not None:
             score, validation_loss = self.validate(x)
+            line += f" {validation_loss:>12.6f} {score:>11.6f}"
+        x, J = x.copy(), float(J)
+        self.x, self.J = x, J
+        self.n_iter += 1
+        self.loss_curve.append(J)
+        if self.validate is not None:
             self.scores.append(float(score))
             self.validation_losses.append(float(validation_loss))
-            line += f" {validation_loss:>12.6f} {score:>11.6f}"
+        if self.lowest_J is None or J <= self.lowest_J:
+            self.lowest_x, self.lowest_J = x, J
         if self.early_stopping:
             stop = self._early_stopping(self.scores[-1])
         else:
@@ -423,41 +487,58 @@ class Monitor:
             print(line + f" {time.perf_counter() - self._start:>10.3f}")
         if self.callbacks is not None and self.callbacks.iteration_done(x, self.n_iter):
             stop = stop or "callback"
-        if stop is None and self.n_iter >= self.settings.max_iter:
-            stop = "max_iter"
-        if stop is None and n_fun >= self.settings.max_fun:
-            stop = "max_fun"
-        return stop
+        return stop or self.settings.limit_reached(self.n_iter, n_fun)
 
     def plateau(self):
         """``"plateau"`` when ``J`` has stopped improving, else None.
 
         ``"stalled"`` when it did not fall at all over the window.
 
-        The rule: over the last ``n_iter_no_change`` iterations ``J`` fell by
-        at most ``tol`` times all it has fallen since the first iteration,
-        ``J[k - n] - J[k] <= tol * (J[1] - J[k])``: the recent gains have
-        become a negligible share of the whole. Unlike a gain relative to
-        ``J`` itself, this does not depend on the level ``J`` settles at (the
-        penalty, the classes' overlap). ``J`` is a weighted mean over the
-        rows, so the decision depends on the data only through their
-        weighted statistics. ``tol=0`` switches the rule off.
+        The rule: over the last ``n = n_iter_no_change`` iterations ``J`` fell
+        by at most ``tol`` times all it has fallen below the cost of the
+        constant prediction ``J_c`` (:meth:`fell_little`). Measured from
+        ``J_c``, not from ``J`` at the first iteration, the decision depends
+        neither on the level ``J`` settles at (the penalty, the classes'
+        overlap) nor on the targets' offset (a regressor's first iterations,
+        fitting the mean, fall by ``mean(y)**2 / 2``), and a saddle near the
+        constant prediction, where sigmoid networks often linger early on, is
+        no plateau: ``J`` has hardly fallen below ``J_c`` yet. A stop is
+        accepted only after a trial: when the rule holds, ``n`` more
+        iterations run and the fit stops only if they too fell by little
+        (a lull on the way down is followed by a faster fall). ``tol=0``
+        switches the rule off.
         """
         tol, window = self.settings.tol, self.n_iter_no_change
         if tol <= 0 or len(self.loss_curve) <= window:
             return None
-        J_first, J_before, J_now = (
-            self.loss_curve[0],
-            self.loss_curve[-1 - window],
-            self.loss_curve[-1],
-        )
-        if J_before - J_now <= 0:
+        if self.loss_curve[-1 - window] - self.loss_curve[-1] <= 0:
             # No step in the window lowered J: the optimizer is stuck (a
             # trust region rejecting every step) or at J's rounding floor.
             # Handled as if it had stopped on its own: refined, and warned
             # about when the gradient is still large.
             return "stalled"
-        return "plateau" if J_before - J_now <= tol * (J_first - J_now) else None
+        if self._trial_from is None:
+            if self.fell_little(tol):
+                self._trial_from = len(self.loss_curve)
+            return None
+        if len(self.loss_curve) < self._trial_from + window:
+            return None
+        self._trial_from = None
+        return "plateau" if self.fell_little(tol) else None
+
+    def fell_little(self, tol):
+        """Whether ``J[k - n] - J[k] <= tol * (J_c - J[k])`` at the last iteration.
+
+        ``J_c`` is the constant prediction's cost (``J`` at the first
+        iteration when not known). False while ``J`` is above ``J_c``.
+        """
+        window = self.n_iter_no_change
+        if len(self.loss_curve) <= window:
+            return False
+        J_now = self.loss_curve[-1]
+        J_ref = self.loss_curve[0] if self.J_constant is None else self.J_constant
+        fall = self.loss_curve[-1 - window] - J_now
+        return fall <= tol * (J_ref - J_now) and J_ref > J_now
 
     def _early_stopping(self, score):
         if score >= self.best_score:
@@ -470,22 +551,33 @@ class Monitor:
         self._no_change += 1
         return "early_stopping" if self._no_change >= self.n_iter_no_change else None
 
-    def report_stop(self, stopped):
-        """Print, with ``verbose``, why the monitor stopped the fit."""
+    def report_stop(self, stop_reason):
+        """Print, with ``verbose``, why the fit stopped (``stop_reason_``)."""
         if not self.verbose:
             return
-        if stopped == "early_stopping":
+        settings = self.settings
+        descriptions = {
+            "converged": "the optimizer converged (the gradient vanished, or J "
+            "stopped decreasing at a minimum)",
+            "plateau": f"J fell by at most tol={settings.tol:g} of its fall below "
+            f"the constant prediction's cost in {self.n_iter_no_change} "
+            f"iterations, and again in {self.n_iter_no_change} more",
+            "max_iter": f"max_iter={settings.max_iter} iterations reached",
+            "max_fun": f"max_fun={settings.max_fun} cost evaluations reached",
+            "optimizer": "the optimizer stopped on its own away from a minimum",
+            "interrupted": "interrupted (KeyboardInterrupt)",
+            "callback": "a callback asked to stop",
+        }
+        if stop_reason == "early_stopping":
             scores = np.asarray(self.scores)
             best = int(np.flatnonzero(scores == scores.max())[-1]) + 1
-            print(
-                f"Validation score did not improve for {self.n_iter_no_change} "
-                f"iterations; keeping iteration {best} (score {self.best_score:.6f})."
+            description = (
+                f"the validation score did not improve for {self.n_iter_no_change} "
+                f"iterations; keeping iteration {best} (score {self.best_score:.6f})"
             )
-        elif stopped == "plateau":
-            print(
-                f"J fell by at most tol={self.settings.tol:g} of its whole fall "
-                f"in the last {self.n_iter_no_change} iterations; stopping."
-            )
+        else:
+            description = descriptions[stop_reason]
+        print(f"Stopped after {self.n_iter} iterations ({stop_reason}): {description}.")
 
 
 # ---------------------------------------------------------------------------
@@ -527,15 +619,19 @@ def minimize_network(loss, X, Y, sample_weight, x0, settings, monitor):
     non_finite = functools.partial(
         _non_finite_message, dtype=dtype, penalty=_penalty_factor(loss, sample_weight)
     )
+    J_constant = loss.constant_loss(Y, sample_weight)
     with threads:
-        run = _run_optimizer(evals, x0, settings, monitor, non_finite)
-        x, J, stopped = _after_optimizer(
+        run = _run_optimizer(evals, x0, settings, monitor, non_finite, J_constant)
+        x, J, stopped, stop_reason = _after_optimizer(
             evals, run, settings, monitor, loss.activation, dtype
         )
         if J is None:  # interrupted before the first iteration: x is x0
             J = evals.at(x)[0]
+    monitor.report_stop(stop_reason)
     if stopped == "interrupted":
         _warn(_interrupted_message(monitor.n_iter, settings.max_iter, J))
+    # At a limit, is J settled (more iterations would not change the answer)?
+    settled = settings.settled_tol > 0 and monitor.fell_little(settings.settled_tol)
     return NetworkFit(
         x=x,
         n_iter=monitor.n_iter,
@@ -544,6 +640,8 @@ def minimize_network(loss, X, Y, sample_weight, x0, settings, monitor):
         loss=float(J),
         loss_curve=monitor.loss_curve,
         stopped=stopped,
+        stop_reason=stop_reason,
+        settled=settled,
         validation_scores=monitor.scores,
         best_validation_score=None if monitor.best_x is None else monitor.best_score,
         validation_loss_curve=monitor.validation_losses,
@@ -551,39 +649,43 @@ def minimize_network(loss, X, Y, sample_weight, x0, settings, monitor):
 
 
 def _after_optimizer(evals, run, settings, monitor, activation, dtype):
-    """What runs once the optimizer has stopped; returns ``(x, J, stopped)``.
+    """What runs once the optimizer has stopped: ``(x, J, stopped, stop_reason)``.
 
     ``run`` is :func:`_run_optimizer`'s ``(x, J, result, stopped)``.
     Early stopping takes the best-scoring weights. Otherwise, when the
     optimizer stopped on its own (or ``J`` stalled), the Newton refinement
     and the stall check run; a Ctrl-C during either keeps the optimizer's
     iterate ``x`` (whose ``J`` is known: nothing is evaluated after an
-    interrupt).
+    interrupt). ``stop_reason`` is the fitted ``stop_reason_``: the
+    monitor's reason, or, after the optimizer stopped on its own,
+    ``"converged"`` or ``"optimizer"`` (away from a minimum).
     """
     x, J, result, stopped = run
-    monitor.report_stop(stopped)
     if monitor.best_x is not None:
-        return monitor.best_x, monitor.best_J, stopped
+        return monitor.best_x, monitor.best_J, stopped, stopped
     if stopped not in (None, "breakdown", "stalled") or not np.all(np.isfinite(x)):
-        return x, J, stopped
+        return x, J, stopped, stopped or "optimizer"
     try:
         x_polished, J_polished = _newton_polish(evals.evaluate, x, J, _GTOL)
         grad = evals.at(x_polished)[1]
         kinked = activation == "relu"
-        _warn_if_stalled(settings, result, monitor.n_iter, grad, dtype, kinked, stopped)
+        warned = _warn_if_stalled(
+            settings, result, monitor.n_iter, grad, dtype, kinked, stopped
+        )
     except KeyboardInterrupt:  # Ctrl-C while refining: keep the iterate
-        return x, J, "interrupted"
-    return x_polished, J_polished, stopped
+        return x, J, "interrupted", "interrupted"
+    return x_polished, J_polished, stopped, "optimizer" if warned else "converged"
 
 
-def _run_optimizer(evals, x0, settings, monitor, non_finite_message):
+def _run_optimizer(evals, x0, settings, monitor, non_finite_message, J_constant):
     """Run :func:`scipy.optimize.minimize`: ``(x, J, result, stopped)``.
 
     ``x`` is the iterate to keep and ``J`` the cost there (None if unknown:
     an interrupt before the first iteration keeps ``x0``); ``result`` is
     scipy's ``OptimizeResult``, or None when the monitor (or a breakdown)
     stopped the optimizer; ``stopped`` says why it stopped (None: on its
-    own). Ctrl-C keeps the lowest ``J`` reached.
+    own). Ctrl-C keeps the lowest ``J`` reached. ``J_constant`` is the
+    constant prediction's cost, for the plateau rule.
     """
 
     def callback(intermediate_result):
@@ -595,7 +697,7 @@ def _run_optimizer(evals, x0, settings, monitor, non_finite_message):
 
     tol, options = settings.minimize_options()
     solver = settings.solver
-    monitor.start(x0)
+    monitor.start(x0, J_constant)
     # trlib (trust-krylov) warns about the NaN of a breakdown itself.
     quiet_trlib = (
         np.errstate(invalid="ignore", over="ignore")
@@ -623,12 +725,11 @@ def _run_optimizer(evals, x0, settings, monitor, non_finite_message):
         # early stopping) and say so.
         x, J, result, stopped = monitor.lowest_x, monitor.lowest_J, None, "interrupted"
     else:
-        x, J, stopped = result.x, float(result.fun), None
+        x, J = result.x, float(result.fun)
         n_iter = int(getattr(result, "nit", monitor.n_iter))
-        if n_iter >= settings.max_iter:
-            stopped = "max_iter"
-        elif evals.n_fun > settings.max_fun:  # TNC stopping inside its line search
-            stopped = "max_fun"
+        # A limit the optimizer enforced itself (TNC stops inside its line
+        # search at max_fun, before the monitor sees an iteration).
+        stopped = settings.limit_reached(n_iter, evals.n_fun)
     finally:
         if monitor.callbacks is not None:
             monitor.callbacks.close()

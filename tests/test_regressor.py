@@ -440,7 +440,9 @@ def test_verbose_prints_one_line_per_iteration(friedman, capsys):
     fit_quietly(reg, X, y)
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines[0].split()[:3] == ["iter", "J", "|grad|"]
-    assert len(lines) == 2 + reg.n_iter_ == 6
+    # The header, its rule, one line per iteration, then why it stopped.
+    assert len(lines) == 3 + reg.n_iter_ == 7
+    assert lines[-1].startswith("Stopped after 4 iterations (max_iter)")
 
 
 def test_ctrl_c_keeps_the_lowest_cost(friedman, interrupt_after):
