@@ -310,7 +310,7 @@ BAD_INPUTS = [
             ("alpha", -1.0, ValueError, "alpha == -1.0, must be >= 0"),
             ("alpha", np.nan, ValueError, "alpha must be finite"),
             ("alpha", np.inf, ValueError, "alpha must be finite"),
-            ("alpha", "1", TypeError, "alpha must be an instance of float"),
+            ("alpha", "1", TypeError, "alpha must be a float >= 0 or 'evidence'"),
             ("alpha", None, TypeError, "alpha must be an instance of float"),
             ("max_iter", 0, ValueError, "max_iter == 0, must be >= 1"),
             ("max_iter", 1.5, TypeError, "max_iter must be an instance of int"),
