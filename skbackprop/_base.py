@@ -14,7 +14,6 @@ With ``array_api_dispatch`` everything follows ``X``: see
 import functools
 
 import numpy as np
-import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -127,19 +126,13 @@ def _check_forward_not_nan(z):
 _SCALED_RMS = 3.0
 
 
-def _looks_scaled(X):
-    """Whether every column of ``X`` is on a unit-like scale (numpy or sparse).
+def _looks_scaled(mean_squares):
+    """Whether every column is on a unit-like scale, from its mean square.
 
-    False for other arrays (Dask, a device), whose scale is not looked at.
+    ``mean_squares`` is :func:`~skbackprop._scale.column_mean_squares`' (None
+    for a Dask ``X``, whose scale is not looked at: not scaled).
     """
-    if sp.issparse(X):
-        mean_square = np.asarray(X.multiply(X).mean(axis=0)).ravel()
-    elif isinstance(X, np.ndarray):
-        with np.errstate(over="ignore", invalid="ignore"):
-            mean_square = np.einsum("ij,ij->j", X, X, dtype=np.float64) / X.shape[0]
-    else:
-        return False
-    return bool(np.all(mean_square <= _SCALED_RMS**2))
+    return mean_squares is not None and bool(np.all(mean_squares <= _SCALED_RMS**2))
 
 
 class BaseBackprop(CallbackSupportMixin, BaseEstimator):
@@ -199,7 +192,7 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
         warn_if_bfgs_is_large(solver, x0.shape[0])
         if self.early_stopping and validation is None:
             split = split_validation if dask is None else dask.split_validation
-            (X, Y, y, sample_weight), validation = split(
+            (X, Y, y, sample_weight), validation, user_sample_weight = split(
                 X,
                 Y,
                 y,
@@ -207,8 +200,9 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
                 self.validation_fraction,
                 self._stratify(y, encoding),
                 rng,
+                user_sample_weight,
             )
-        settings = self._solver_settings(solver, X, x0.shape[0])
+        settings = self._solver_settings(solver, X.shape[0], x0.shape[0], scale)
         callbacks = FitCallbacks(
             self,
             X,
@@ -306,9 +300,12 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
         self.effective_parameters_ = gamma
         self.evidence_alphas_ = follow(np.asarray(trace.alphas), X)
 
-    def _solver_settings(self, solver, X, n_params):
-        """The optimizer's method and limits, ``tol="auto"`` resolved for this fit."""
-        n_samples = X.shape[0]
+    def _solver_settings(self, solver, n_samples, n_params, mean_squares):
+        """The optimizer's method and limits, ``tol="auto"`` resolved for this fit.
+
+        ``mean_squares``: the training columns' (None for Dask), which say
+        whether warnings should advise scaling.
+        """
         tol = resolve_tol(
             self.tol, n_samples, n_params, early_stopping=self.early_stopping
         )
@@ -324,7 +321,7 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
             tol,
             self.max_fun,
             settled_tol=settled_tol,
-            scaled=_looks_scaled(X),
+            scaled=_looks_scaled(mean_squares),
         )
 
     def _told_scale(self, X, layer_sizes, warm):

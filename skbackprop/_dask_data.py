@@ -352,7 +352,16 @@ def _split_rows(a, mask, counts, keep):
     )
 
 
-def split_validation(X, Y, y, sample_weight, validation_fraction, stratify, rng):
+def split_validation(
+    X,
+    Y,
+    y,
+    sample_weight,
+    validation_fraction,
+    stratify,
+    rng,
+    user_sample_weight=None,
+):
     """:func:`~skbackprop._validation.split_validation`, each block on its own.
 
     Every block of two rows or more holds out ``ceil(validation_fraction *
@@ -398,8 +407,10 @@ def split_validation(X, Y, y, sample_weight, validation_fraction, stratify, rng)
             "early_stopping=True left only samples of zero weight for "
             "training; lower validation_fraction or change sample_weight."
         )
+    user_train = _split_rows(user_sample_weight, mask, n_train_blocks, False)
     X_train, Y_train, y_train, sw_train, X_val = dask.persist(*train, sw_train, X_val)
-    return (X_train, Y_train, y_train, sw_train), (X_val, Y_val, y_val, sw_val)
+    validation = (X_val, Y_val, y_val, sw_val)
+    return (X_train, Y_train, y_train, sw_train), validation, user_train
 
 
 # ---------------------------------------------------------------------------

@@ -568,13 +568,23 @@ def class_weights(class_weight, binarizer, y, sample_weight):
 # ---------------------------------------------------------------------------
 
 
-def split_validation(X, Y, y, sample_weight, validation_fraction, stratify, rng):
+def split_validation(
+    X,
+    Y,
+    y,
+    sample_weight,
+    validation_fraction,
+    stratify,
+    rng,
+    user_sample_weight=None,
+):
     """Hold out ``validation_fraction`` of the rows for early stopping.
 
     With ``stratify`` (the class labels; None for multilabel targets), the
     hold-out is stratified by class, at least one row of each class, where
     every class has two or more rows; otherwise, on tiny data, a plain random
-    hold-out.
+    hold-out. ``user_sample_weight`` (the weights as the user gave them, for
+    the callbacks) is cut to the training rows with the rest.
 
     Returns
     -------
@@ -583,6 +593,8 @@ def split_validation(X, Y, y, sample_weight, validation_fraction, stratify, rng)
     validation : tuple
         ``(X_val, Y_val, y_val, sample_weight_val)``; the weights are None
         when unset or all zero.
+    user_sample_weight : ndarray or None
+        Of the training rows.
     """
     n_samples = X.shape[0]
     if n_samples < 2:
@@ -603,7 +615,8 @@ def split_validation(X, Y, y, sample_weight, validation_fraction, stratify, rng)
                 "training; lower validation_fraction or change sample_weight."
             )
     validation = (_rows(X, val), Y[val], y[val], sw_val)
-    return (_rows(X, train), Y[train], y[train], sample_weight), validation
+    user_train = None if user_sample_weight is None else user_sample_weight[train]
+    return (_rows(X, train), Y[train], y[train], sample_weight), validation, user_train
 
 
 def _rows(X, indices):

@@ -350,7 +350,7 @@ def test_regressor_on_dask_equals_in_memory(client, digits):
     assert one_output.predict(Xd).shape == (240,)
     rng = check_random_state(0)
     init_thetas(stopped.layer_sizes_, None, rng)
-    _, (X_val, _, Y_val, _) = _dask_data.split_validation(
+    _, (X_val, _, Y_val, _), _ = _dask_data.split_validation(
         Xd, Yd, Yd, None, 0.1, None, rng
     )
     r2 = r2_score(Y_val, stopped.predict(X_val.compute()))
@@ -425,7 +425,7 @@ def test_hold_out_is_chosen_and_stratified_per_block(client, digits):
     y = y % 3
     Xd, yd = _chunked(X, y)
     Yd = _chunked(np.eye(3, dtype=np.uint8)[y])[0]
-    (X_tr, Y_tr, y_tr, _), validation = _dask_data.split_validation(
+    (X_tr, Y_tr, y_tr, _), validation, _ = _dask_data.split_validation(
         Xd, Yd, yd, None, 0.1, yd, np.random.RandomState(0)
     )
     X_val, Y_val, y_val, sw_val = validation
@@ -454,7 +454,7 @@ def test_early_stopping_trains_on_the_rest_and_scores_the_hold_out(client, digit
     rng = check_random_state(0)
     init_thetas(clf.layer_sizes_, None, rng)
     Yd = _chunked(clf._label_binarizer.transform(y).astype(np.uint8))[0]
-    (X_tr, _, y_tr, _), (X_val, _, y_val, _) = _dask_data.split_validation(
+    (X_tr, _, y_tr, _), (X_val, _, y_val, _), _ = _dask_data.split_validation(
         Xd, Yd, yd, None, 0.1, yd, rng
     )
     X_val = X_val.compute()

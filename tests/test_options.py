@@ -662,6 +662,27 @@ def test_sklearn_callback_gets_a_fitted_estimator_and_can_stop(iris):
         np.testing.assert_array_equal(unroll(plain.thetas_), unroll(clf.thetas_))
 
 
+@pytest.mark.parametrize("sample_weight", [np.ones(150), np.arange(150) % 3 + 1.0])
+def test_callbacks_score_the_training_rows_left_after_the_hold_out(iris, sample_weight):
+    # The callbacks got the training rows left after early stopping's
+    # hold-out with the weights of all rows: "inconsistent numbers of
+    # samples: [135, 135, 150]".
+    X, y = iris
+    params = dict(early_stopping=True, hidden_layer_sizes=(3,), random_state=0)
+    clf = BackpropClassifier(**params)
+    if not HAS_SKLEARN_CALLBACKS:
+        check_no_callback_api(clf)
+        return
+    from sklearn.callback import ScoringMonitor
+
+    monitor = ScoringMonitor(scoring="accuracy")
+    clf.set_callbacks(monitor).fit(X, y, sample_weight=sample_weight)
+    scores = [row["accuracy"] for row in monitor.get_logs().data]
+    assert len(scores) == clf.n_iter_ + 1 and all(0 <= a <= 1 for a in scores)
+    plain = BackpropClassifier(**params).fit(X, y, sample_weight=sample_weight)
+    np.testing.assert_array_equal(unroll(plain.thetas_), unroll(clf.thetas_))
+
+
 def test_progress_bar(iris):
     X, y = iris
     clf = BackpropClassifier(hidden_layer_sizes=(3,), solver="CG", random_state=0)
