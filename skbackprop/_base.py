@@ -180,7 +180,7 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
         encoding, Y, sample_weight = self._encode_targets(y, sample_weight, warm)
         sample_weight, class_exponent = scale_sample_weight(sample_weight)
         exponent = user_exponent + class_exponent
-        evidence = self.alpha == "evidence" if isinstance(self.alpha, str) else False
+        evidence = isinstance(self.alpha, str)  # check_params passes only "evidence"
         alpha = scale_alpha(self._first_alpha(evidence, warm), exponent)
         layer_sizes = (X.shape[1], *hidden, Y.shape[1])
         scale = None if dask is not None else self._told_scale(X, layer_sizes, warm)
@@ -191,16 +191,8 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
         x0 = self._initial_params(layer_sizes, warm, rng)
         warn_if_bfgs_is_large(solver, x0.shape[0])
         if self.early_stopping and validation is None:
-            split = split_validation if dask is None else dask.split_validation
-            (X, Y, y, sample_weight), validation, user_sample_weight = split(
-                X,
-                Y,
-                y,
-                sample_weight,
-                self.validation_fraction,
-                self._stratify(y, encoding),
-                rng,
-                user_sample_weight,
+            (X, Y, y, sample_weight), validation, user_sample_weight = self._hold_out(
+                dask, (X, Y, y, sample_weight), user_sample_weight, encoding, rng
             )
         settings = self._solver_settings(solver, X.shape[0], x0.shape[0], scale)
         callbacks = FitCallbacks(
@@ -240,6 +232,22 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
         callbacks.end()
         warn_if_limit_reached(settings, fit)
         return self
+
+    def _hold_out(self, dask, train, user_sample_weight, encoding, rng):
+        """Early stopping's hold-out of ``train = (X, Y, y, sample_weight)``.
+
+        Returns the training rows, the validation set and the user's weights
+        of the training rows (for the callbacks).
+        """
+        split = split_validation if dask is None else dask.split_validation
+        y = train[2]
+        return split(
+            *train,
+            self.validation_fraction,
+            self._stratify(y, encoding),
+            rng,
+            user_sample_weight,
+        )
 
     def _loss(self, layer_sizes, alpha):
         """The cost of this network at the solver's ``alpha``."""

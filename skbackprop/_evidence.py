@@ -43,6 +43,7 @@ from scipy.linalg import eigh_tridiagonal
 
 from ._blas import _blas_thread_limit
 from .backprop import unroll
+from .backprop._course import _theta_shapes
 
 _RTOL = 1e-2  # relative change of lambda at which the re-estimation stops
 _MAX_ESTIMATES = 10  # re-estimations at most (fits: one more than this)
@@ -66,12 +67,14 @@ class EvidenceTrace:
 
 
 def penalised_mask(layer_sizes):
-    """Boolean mask of the unrolled parameters that carry the penalty."""
-    blocks = [
-        np.ones((s_out, s_in + 1)) for s_in, s_out in zip(layer_sizes, layer_sizes[1:])
-    ]
+    """Boolean mask of the unrolled parameters that carry the penalty.
+
+    Every column of ``Theta(l)`` but the bias column, as
+    :func:`~skbackprop.backprop.regularization_cost` penalises them.
+    """
+    blocks = [np.ones(shape, dtype=bool) for shape in _theta_shapes(layer_sizes)]
     for block in blocks:
-        block[:, 0] = 0.0  # the bias column
+        block[:, 0] = False
     return unroll(blocks).astype(bool)
 
 

@@ -279,11 +279,6 @@ def _stall_reason(solver, result, stopped=None):
     return "the optimizer gave up"
 
 
-def _scaling_advice(settings):
-    """The advice to scale the data, unless they are known to be scaled."""
-    return "" if settings.scaled else "Scale the data (e.g. with StandardScaler), "
-
-
 def _warn_if_stalled(settings, result, n_iter, grad, dtype, kinked, stopped=None):
     """Warn when the optimizer stopped on its own away from a minimum.
 
@@ -296,14 +291,18 @@ def _warn_if_stalled(settings, result, n_iter, grad, dtype, kinked, stopped=None
     if not gmax > _STALLED_GTOL.get(np.dtype(dtype), 1e-3):
         return False
     message = str(getattr(result, "message", "")).strip()
-    advice = _scaling_advice(settings)
-    advice += "use a moderate alpha, or try another solver."
+    advice = (
+        "Use a moderate alpha, or try another solver."
+        if settings.scaled
+        else "Scale the data (e.g. with StandardScaler), use a moderate alpha, "
+        "or try another solver."
+    )
     _warn(
         f"{settings.solver} stopped before converging, at iteration {n_iter}: "
         f"{_stall_reason(settings.solver, result, stopped)}"
         + (f" (scipy says {message!r})" if message else "")
         + f", but the largest gradient component is still {gmax:.3g}, so the "
-        f"weights may not be a minimum. {advice[0].upper()}{advice[1:]}"
+        f"weights may not be a minimum. {advice}"
     )
     return True
 
