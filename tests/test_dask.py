@@ -425,11 +425,14 @@ def test_hold_out_is_chosen_and_stratified_per_block(client, digits):
     y = y % 3
     Xd, yd = _chunked(X, y)
     Yd = _chunked(np.eye(3, dtype=np.uint8)[y])[0]
-    (X_tr, Y_tr, y_tr, _), validation, _ = _dask_data.split_validation(
-        Xd, Yd, yd, None, 0.1, yd, np.random.RandomState(0)
+    # The user's weights (here each row's index) are cut as the training rows.
+    user_w = _chunked(np.arange(len(y), dtype=float))[0]
+    (X_tr, Y_tr, y_tr, _), validation, user_w_tr = _dask_data.split_validation(
+        Xd, Yd, yd, None, 0.1, yd, np.random.RandomState(0), user_w
     )
     X_val, Y_val, y_val, sw_val = validation
     assert sw_val is None
+    np.testing.assert_array_equal(X_tr.compute(), X[user_w_tr.compute().astype(int)])
     np.testing.assert_array_equal(Y_val, np.eye(3)[y_val])
     assert X_val.chunks[0] == (6, 6, 6, 6)  # ceil(0.1 * 60) rows from each block
     assert X_tr.chunks[0] == (54, 54, 54, 54)
