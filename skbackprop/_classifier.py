@@ -20,19 +20,16 @@ from ._validation import (
     class_sample_weight,
     encode_labels,
     encode_validation_labels,
+    is_multilabel,
 )
 from .backprop._array_api import is_array_api_array, to_numpy
-
-
-def _is_multilabel(binarizer):
-    return binarizer.y_type_ == "multilabel-indicator"
 
 
 def _labels_from_z(z, binarizer):
     """Predicted labels from the output units' inputs ``z(L)``."""
     if is_array_api_array(z):
         return _labels_on_device(z, binarizer)
-    if _is_multilabel(binarizer):
+    if is_multilabel(binarizer):
         return (z > 0).astype(binarizer.classes_.dtype)
     if z.shape[1] == 1:
         return binarizer.classes_[(z.ravel() > 0).astype(int)]
@@ -47,7 +44,7 @@ def _labels_on_device(z, binarizer):
     """
     xp, _, device = get_namespace_and_device(z)
     classes = binarizer.classes_
-    if _is_multilabel(binarizer):
+    if is_multilabel(binarizer):
         return xp.astype(z > 0, move_to(classes, xp=xp, device=device).dtype)
     if z.shape[1] == 1:
         indices = xp.astype(z[:, 0] > 0, xp.int64)
@@ -472,7 +469,7 @@ default=None
 
     def _stratify(self, y, binarizer):
         """The labels to stratify the early-stopping hold-out by (None: multilabel)."""
-        return None if _is_multilabel(binarizer) else y
+        return None if is_multilabel(binarizer) else y
 
     def _validation_score(self, z, y_val, sample_weight_val, binarizer):
         """Accuracy on the validation data, from their output inputs ``z(L)``."""
@@ -505,7 +502,7 @@ default=None
     # ------------------------------------------------------------------
 
     def _is_multilabel(self):
-        return self._label_binarizer.y_type_ == "multilabel-indicator"
+        return is_multilabel(self._label_binarizer)
 
     def _labels_from_z(self, z):
         """Predicted labels from the output units' inputs ``z(L)``."""

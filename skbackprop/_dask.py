@@ -27,7 +27,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from .backprop import forward_propagate, make_cost_function
-from .backprop._course import _cast_thetas, _compute_dtype, _theta_shapes
+from .backprop._course import (
+    _cast_thetas,
+    _check_n_params,
+    _compute_dtype,
+    _theta_shapes,
+)
 from .backprop._fast import cost_from_sums
 from .backprop._roperator import hessian_product_from_sum, make_hessian_vector_sum
 
@@ -248,11 +253,7 @@ class DaskCost:
 
     def _check_params(self, nn_params):
         params = np.asarray(nn_params, dtype=np.float64)
-        if params.shape != (self.n_params,):
-            raise ValueError(
-                f"nn_params has shape {params.shape}, but layer_sizes "
-                f"{self.layer_sizes} need a 1-D vector of {self.n_params} parameters."
-            )
+        _check_n_params(params, self.layer_sizes, self.n_params)
         return params
 
     def _map_reduce(self, block_fn, per_block, vector, *small):

@@ -270,7 +270,7 @@ def class_sample_weight(class_weight, binarizer, y, sample_weight):
     y = _one_column(y)
     classes = binarizer.classes_
     counts = None
-    if class_weight == "balanced" and binarizer.y_type_ != "multilabel-indicator":
+    if class_weight == "balanced" and not _validation.is_multilabel(binarizer):
         w_blocks = [None] * y.numblocks[0] if sample_weight is None else None
         w_blocks = w_blocks or _blocks(sample_weight)
         parts = [

@@ -276,6 +276,11 @@ def scale_alpha(alpha, exponent):
 # ---------------------------------------------------------------------------
 
 
+def is_multilabel(binarizer):
+    """Whether a fitted label encoding is of a multilabel indicator matrix."""
+    return binarizer.y_type_ == "multilabel-indicator"
+
+
 def encode_labels(y, output_activation, previous=None):
     """Label-encode ``y`` into the course's 0/1 indicator matrix ``Y``.
 
@@ -311,7 +316,7 @@ def encode_labels(y, output_activation, previous=None):
             )
     else:
         _check_same_target(y, y_type, binarizer)
-    if output_activation == "softmax" and binarizer.y_type_ == "multilabel-indicator":
+    if output_activation == "softmax" and is_multilabel(binarizer):
         raise ValueError(
             "output_activation='softmax' needs one label per sample (binary "
             "or multiclass y), but y is a multilabel indicator matrix; use "
@@ -411,7 +416,7 @@ def _describe_target(y_type, n_outputs):
 def _check_same_target(y, y_type, binarizer):
     """Warm start: ``y`` must be the same kind of target as the previous fit's."""
     multilabel = y_type == "multilabel-indicator"
-    was_multilabel = binarizer.y_type_ == "multilabel-indicator"
+    was_multilabel = is_multilabel(binarizer)
     n_labels = np.shape(y)[1] if multilabel else None
     if multilabel != was_multilabel or (
         multilabel and n_labels != len(binarizer.classes_)
@@ -485,7 +490,7 @@ def encode_validation_labels(y_val, binarizer, output_activation):
     y_val, y_type = check_labels(check_target_array(y_val, "y_val"), "y_val")
     classes = binarizer.classes_
     multilabel_val = y_type == "multilabel-indicator"
-    if binarizer.y_type_ == "multilabel-indicator":
+    if is_multilabel(binarizer):
         if not multilabel_val or np.shape(y_val)[1] != len(classes):
             raise ValueError(
                 "y is a multilabel indicator matrix with "
@@ -544,7 +549,7 @@ def class_weights(class_weight, binarizer, y, sample_weight):
     class, so ``y`` may be the classes themselves with their counts as
     ``sample_weight``.
     """
-    if binarizer.y_type_ == "multilabel-indicator":
+    if is_multilabel(binarizer):
         raise ValueError(
             "class_weight is not supported for multilabel y; pass "
             "sample_weight instead."

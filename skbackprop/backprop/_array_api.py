@@ -34,7 +34,7 @@ at a time with ``batch_size``.
 import numpy as np
 
 from ._activations import check_output_activation, unit
-from ._course import _check_batch_size, _theta_shapes
+from ._course import _check_batch_size, _check_n_params, _theta_shapes
 from ._fast import cost_from_sums
 from ._roperator import hessian_product_from_sum
 
@@ -386,11 +386,7 @@ class ArrayAPICost:
     def to_device(self, nn_params):
         """The host parameter vector on the device, in ``acc_dtype`` (one copy)."""
         params = np.asarray(nn_params)
-        if params.shape != (self.n_params,):
-            raise ValueError(
-                f"nn_params has shape {params.shape}, but layer_sizes "
-                f"{self.layer_sizes} need a 1-D vector of {self.n_params} parameters."
-            )
+        _check_n_params(params, self.layer_sizes, self.n_params)
         return to_namespace(params, self.xp, self.device, self.acc_dtype)
 
     def __call__(self, nn_params):
@@ -516,12 +512,12 @@ class ArrayAPICost:
 
     def _passes(self, thetas, start, stop):
         X, Y, w, _ = self._rows(start, stop)
-        return _OrdinaryPasses(
+        return _DevicePasses(
             thetas, X, Y, w, self.unit, self.output, self.acc_dtype, self.xp
         )
 
 
-class _OrdinaryPasses:
+class _DevicePasses:
     """The passes at fixed parameters over some rows, for the R-operator.
 
     As :mod:`skbackprop.backprop._roperator`'s, in the transposed layout:

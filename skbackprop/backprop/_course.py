@@ -79,6 +79,19 @@ def unroll(thetas):
     )
 
 
+def _check_n_params(nn_params, layer_sizes, n_params):
+    """Refuse a parameter vector that is not 1-D of ``n_params`` entries.
+
+    The one shape check of every evaluator's ``nn_params`` (the message names
+    ``layer_sizes``, which set ``n_params``).
+    """
+    if np.shape(nn_params) != (n_params,):
+        raise ValueError(
+            f"nn_params has shape {np.shape(nn_params)}, but layer_sizes "
+            f"{tuple(layer_sizes)} need a 1-D vector of {n_params} parameters."
+        )
+
+
 def roll(nn_params, layer_sizes):
     """Roll an unrolled parameter vector back into the ``Theta(l)`` matrices.
 
@@ -113,12 +126,7 @@ def roll(nn_params, layer_sizes):
     """
     nn_params = np.asarray(nn_params)
     shapes = _theta_shapes(layer_sizes)
-    expected = sum(r * c for r, c in shapes)
-    if nn_params.ndim != 1 or nn_params.shape[0] != expected:
-        raise ValueError(
-            f"nn_params has shape {nn_params.shape}, but layer_sizes "
-            f"{tuple(layer_sizes)} need a 1-D vector of {expected} parameters."
-        )
+    _check_n_params(nn_params, layer_sizes, sum(r * c for r, c in shapes))
     thetas = []
     start = 0
     for rows, cols in shapes:

@@ -10,6 +10,7 @@ import numpy as np
 from ._activations import _sigmoid_inplace, check_output_activation, unit
 from ._course import (
     _check_batch_size,
+    _check_n_params,
     _check_sample_weight_array,
     _compute_dtype,
     _is_sparse,
@@ -246,11 +247,7 @@ class _FastCost:
 
     def _check_params(self, nn_params):
         params = np.asarray(nn_params, dtype=np.float64)
-        if params.shape != (self.n_params,):
-            raise ValueError(
-                f"nn_params has shape {params.shape}, but layer_sizes "
-                f"{self.layer_sizes} need a 1-D vector of {self.n_params} parameters."
-            )
+        _check_n_params(params, self.layer_sizes, self.n_params)
         return params
 
     def data_sums(self, nn_params):
