@@ -11,8 +11,16 @@ fitted model back to numpy.
 
 from ._classifier import BackpropClassifier
 from ._dispatch import move_to_numpy
+from ._path import BackpropClassifierCV, BackpropRegressorCV
 from ._regressor import BackpropRegressor
 
 __version__ = "0.1.0"
 
-__all__ = ["BackpropClassifier", "BackpropRegressor", "move_to_numpy", "__version__"]
+__all__ = [
+    "BackpropClassifier",
+    "BackpropClassifierCV",
+    "BackpropRegressor",
+    "BackpropRegressorCV",
+    "move_to_numpy",
+    "__version__",
+]

@@ -11,6 +11,8 @@ afterwards):
 * :class:`LossCurveDisplay` draws the cost ``J`` after each optimizer
   iteration (``loss_curve_``), and the validation loss and scores when the
   estimator recorded them.
+* :class:`AlphaPathDisplay` draws a path estimator's mean fold score against
+  lambda, with its spread over the folds and the chosen lambda marked.
 
 matplotlib is an optional dependency, imported only when something is drawn.
 """
@@ -23,7 +25,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._dispatch import fitted_on_host
 
-__all__ = ["HiddenUnitsDisplay", "LossCurveDisplay"]
+__all__ = ["AlphaPathDisplay", "HiddenUnitsDisplay", "LossCurveDisplay"]
 
 
 def _import_pyplot(what):
@@ -433,3 +435,94 @@ def _curve_or_none(curve):
         return None
     curve = np.asarray(curve, dtype=np.float64).ravel()
     return curve if curve.size else None
+
+
+class AlphaPathDisplay:
+    """A path estimator's cross-validated score against lambda.
+
+    Draws the mean fold score at each lambda of ``alphas_`` on a log axis,
+    a band of one standard deviation over the folds, and a vertical line at
+    the chosen ``alpha_``. Use :meth:`from_estimator` on a fitted
+    :class:`~skbackprop.BackpropClassifierCV` or
+    :class:`~skbackprop.BackpropRegressorCV` (or a Pipeline ending in one).
+
+    Parameters
+    ----------
+    alphas : array-like of shape (n_alphas,)
+        The lambda values.
+    mean_scores, std_scores : array-like of shape (n_alphas,)
+        The mean and standard deviation of the fold scores at each lambda.
+    alpha : float
+        The chosen lambda.
+
+    Attributes
+    ----------
+    line_ : matplotlib.lines.Line2D
+        The mean scores.
+    band_ : matplotlib.collections.PolyCollection
+        The band of one standard deviation.
+    chosen_line_ : matplotlib.lines.Line2D
+        The vertical line at the chosen lambda.
+    ax_ : matplotlib.axes.Axes
+        Axes of the plot.
+    figure_ : matplotlib.figure.Figure
+        Figure holding the axes.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from skbackprop import BackpropClassifierCV
+    >>> from skbackprop.inspection import AlphaPathDisplay
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = BackpropClassifierCV(alphas=[1.0, 0.1], cv=3, random_state=0)
+    >>> display = AlphaPathDisplay.from_estimator(clf.fit(X, y))
+    >>> display.chosen_line_.get_xdata()[0] == clf.alpha_
+    True
+    """
+
+    def __init__(self, *, alphas, mean_scores, std_scores, alpha):
+        self.alphas = alphas
+        self.mean_scores = mean_scores
+        self.std_scores = std_scores
+        self.alpha = alpha
+
+    @classmethod
+    def from_estimator(cls, estimator, *, ax=None):
+        """Plot the path of a fitted path estimator (or Pipeline ending in one)."""
+        model = _final_estimator(estimator)
+        if not hasattr(model, "cv_results_"):
+            state = " (not fitted)" if hasattr(model, "alphas") else ""
+            raise ValueError(
+                "AlphaPathDisplay needs a fitted BackpropClassifierCV or "
+                f"BackpropRegressorCV; got {type(model).__name__}{state}."
+            )
+        results = model.cv_results_
+        return cls(
+            alphas=model.alphas_,
+            mean_scores=results["mean_test_score"],
+            std_scores=results["std_test_score"],
+            alpha=model.alpha_,
+        ).plot(ax=ax)
+
+    def plot(self, ax=None):
+        """Draw on ``ax`` (a new figure when None); return ``self``."""
+        plt = _import_pyplot("AlphaPathDisplay")
+        if ax is None:
+            _, ax = plt.subplots()
+        alphas = np.asarray(self.alphas, dtype=float)
+        mean = np.asarray(self.mean_scores, dtype=float)
+        std = np.asarray(self.std_scores, dtype=float)
+        (self.line_,) = ax.semilogx(alphas, mean, "o-", label="mean fold score")
+        self.band_ = ax.fill_between(alphas, mean - std, mean + std, alpha=0.2)
+        self.chosen_line_ = ax.axvline(
+            self.alpha,
+            color="gray",
+            ls="--",
+            lw=0.8,
+            label=f"alpha_ = {self.alpha:.3g}",
+        )
+        ax.set_xlabel("lambda (alpha)")
+        ax.set_ylabel("cross-validated score")
+        ax.legend()
+        self.ax_, self.figure_ = ax, ax.figure
+        return self

@@ -54,6 +54,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._classifier import BackpropClassifier
 from ._dispatch import fitted_on_host
+from ._path import BackpropClassifierCV, BackpropRegressorCV
 from ._regressor import BackpropRegressor
 from .backprop._array_api import to_numpy
 
@@ -112,19 +113,22 @@ def register_converters():
     to_onnx : Register and convert in one call.
     """
     skl2onnx = _import_skl2onnx()
-    skl2onnx.update_registered_converter(
-        BackpropClassifier,
-        _CLASSIFIER_ALIAS,
-        _classifier_shape_calculator,
-        _convert_classifier,
-        options=_CLASSIFIER_OPTIONS,
-    )
-    skl2onnx.update_registered_converter(
-        BackpropRegressor,
-        _REGRESSOR_ALIAS,
-        _regressor_shape_calculator,
-        _convert_regressor,
-    )
+    # The path estimators are fitted base estimators: the same converters.
+    for model, alias in ((BackpropClassifier, ""), (BackpropClassifierCV, "CV")):
+        skl2onnx.update_registered_converter(
+            model,
+            _CLASSIFIER_ALIAS + alias,
+            _classifier_shape_calculator,
+            _convert_classifier,
+            options=_CLASSIFIER_OPTIONS,
+        )
+    for model, alias in ((BackpropRegressor, ""), (BackpropRegressorCV, "CV")):
+        skl2onnx.update_registered_converter(
+            model,
+            _REGRESSOR_ALIAS + alias,
+            _regressor_shape_calculator,
+            _convert_regressor,
+        )
     skl2onnx.update_registered_converter(
         TransformedTargetRegressor,
         _TRANSFORMED_TARGET_ALIAS,
@@ -197,10 +201,8 @@ def to_onnx(model, X=None, *, zipmap=False, options=None, **kwargs):
     model, X = fitted_on_host(model), to_numpy(X)
     register_converters()
     options = dict(options or {})
-    options[BackpropClassifier] = {
-        "zipmap": zipmap,
-        **options.get(BackpropClassifier, {}),
-    }
+    for classifier in (BackpropClassifier, BackpropClassifierCV):
+        options[classifier] = {"zipmap": zipmap, **options.get(classifier, {})}
     return skl2onnx.to_onnx(model, X, options=options, **kwargs)
 
 

@@ -1,0 +1,442 @@
+"""BackpropClassifierCV and BackpropRegressorCV: λ chosen along a warm-started path.
+
+Per fold, one network is fit at every λ of the grid, from the smallest λ to
+the largest, each fit starting from the previous λ's weights and stopping at
+the looser ``_PATH_TOL``; the λ with the best mean score is then refit on
+all rows from random weights, exactly as ``BackpropClassifier(alpha=alpha_)``
+(or the regressor) would fit, at the estimator's own ``tol``.
+
+The walk goes up in λ, not down as scikit-learn's linear paths do: a sigmoid
+network fit at a large λ is nearly linear and nearly symmetric, and warm
+starts from it stay there as λ shrinks (the performance page has the
+measurements).
+"""
+
+import copy
+import numbers
+import time
+import warnings
+
+import numpy as np
+from joblib import Parallel, delayed
+from sklearn.base import is_classifier
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import check_scoring
+from sklearn.model_selection import check_cv
+from sklearn.utils import _safe_indexing, check_scalar, indexable
+from sklearn.utils.validation import check_array
+
+from ._base import _unchanged_on_error
+from ._classifier import BackpropClassifier
+from ._regressor import BackpropRegressor
+from ._validation import check_params
+
+#: ``alphas=n``: n values from 10**1.5 down to 10**-3, times the cost scale
+#: (1 for the classifier, the targets' variance for the regressor): the range
+#: that held every grid search's best λ on the performance page's data.
+_ALPHA_RANGE = (1.5, -3.0)
+#: The plateau rule's ``tol`` for the fits along a fold's path when ``tol`` is
+#: "auto": the scores it gives are those of the tight fits to ~0.2 points, at
+#: a third of their time (performance page).
+_PATH_TOL = 1e-3
+_SELECTIONS = ("best", "1se")
+
+
+def alpha_grid(alphas, cost_scale):
+    """The λ values to walk, largest first: ``alphas`` checked, or made from an int."""
+    if isinstance(alphas, numbers.Integral) and not isinstance(alphas, bool):
+        check_scalar(alphas, "alphas", numbers.Integral, min_val=1)
+        return cost_scale * np.logspace(*_ALPHA_RANGE, alphas)
+    if isinstance(alphas, (str, bool)) or np.ndim(alphas) != 1:
+        raise ValueError(
+            "alphas must be an int (that many values on a log grid) or a 1-D "
+            f"array of lambda values; got {alphas!r}."
+        )
+    if np.size(alphas) == 0:
+        raise ValueError("alphas must hold at least one lambda value; got none.")
+    values = check_array(
+        np.asarray(alphas), ensure_2d=False, dtype=np.float64, input_name="alphas"
+    )
+    if np.any(values < 0):
+        raise ValueError(f"alphas must be non-negative; got {values.tolist()}.")
+    return np.unique(values)[::-1]
+
+
+def path_tol(tol, early_stopping):
+    """The ``tol`` of the fits along a path: ``_PATH_TOL`` for "auto", else ``tol``."""
+    if isinstance(tol, str) and not early_stopping:
+        return _PATH_TOL
+    return tol
+
+
+def walk_fold(base, X, y, sample_weight, train, test, alphas, scorer):
+    """Fit ``base`` at each λ of one fold's path, smallest first, warm-started.
+
+    Returns ``(scores, n_iter, fit_time, snapshots)``, each indexed like
+    ``alphas`` (NaN or None where a Ctrl-C ended the walk); ``snapshots`` are
+    the fitted networks, for a result to keep after an interrupt.
+    """
+    est = copy.deepcopy(base).set_params(warm_start=True)
+    X_train, y_train = _safe_indexing(X, train), _safe_indexing(y, train)
+    X_test, y_test = _safe_indexing(X, test), _safe_indexing(y, test)
+    fit_params, score_params = {}, {}
+    if sample_weight is not None:
+        fit_params["sample_weight"] = _safe_indexing(sample_weight, train)
+        score_params["sample_weight"] = _safe_indexing(sample_weight, test)
+    n = len(alphas)
+    scores, n_iter, fit_time = np.full(n, np.nan), np.zeros(n, int), np.zeros(n)
+    snapshots = [None] * n
+    for j in range(n - 1, -1, -1):
+        start = time.perf_counter()
+        est.set_params(alpha=alphas[j]).fit(X_train, y_train, **fit_params)
+        fit_time[j] = time.perf_counter() - start
+        n_iter[j] = est.n_iter_
+        scores[j] = scorer(est, X_test, y_test, **score_params)
+        snapshots[j] = copy.deepcopy(est)
+        if est.stop_reason_ == "interrupted":
+            break
+    return scores, n_iter, fit_time, snapshots
+
+
+def choose_alpha(scores, selection):
+    """The index of the chosen λ in the grid (largest λ first) from fold scores.
+
+    ``"best"``: the best mean score (the largest λ among ties); ``"1se"``:
+    the largest λ whose mean is within one standard error of the best.
+    """
+    counts = np.sum(~np.isnan(scores), axis=0)
+    means = np.where(
+        counts > 0, np.nanmean(np.where(counts > 0, scores, 0), 0), -np.inf
+    )
+    best = int(np.argmax(means))
+    if selection == "best" or counts[best] < 2:
+        return best
+    error = np.nanstd(scores[:, best], ddof=1) / np.sqrt(counts[best])
+    return int(np.flatnonzero(means >= means[best] - error)[0])
+
+
+def cv_results(alphas, scores, n_iter, fit_time):
+    """``cv_results_``: GridSearchCV's keys for the test scores, per λ."""
+    with warnings.catch_warnings():  # a λ no fold reached (Ctrl-C): NaN
+        warnings.simplefilter("ignore", RuntimeWarning)
+        means, stds = np.nanmean(scores, axis=0), np.nanstd(scores, axis=0)
+    ranks = np.argsort(np.argsort(-np.nan_to_num(means, nan=-np.inf), kind="stable"))
+    results = {
+        "param_alpha": alphas.copy(),
+        "mean_test_score": means,
+        "std_test_score": stds,
+        "rank_test_score": ranks + 1,
+        "mean_fit_time": fit_time.mean(axis=0),
+        "mean_n_iter": n_iter.mean(axis=0),
+    }
+    for k, fold_scores in enumerate(scores):
+        results[f"split{k}_test_score"] = fold_scores
+    return results
+
+
+class _AlphaPath:
+    """The path's fit, shared by both estimators (first in their MRO)."""
+
+    _base_class = None
+    _path_params = ("alphas", "cv", "scoring", "refit", "n_jobs", "selection")
+
+    def _base_estimator(self):
+        """The base estimator with this one's parameters (alpha set per λ)."""
+        names = set(self._base_class._get_param_names()) - {"alpha", "warm_start"}
+        return self._base_class(**{name: getattr(self, name) for name in names})
+
+    def _check_path_params(self):
+        if self.selection not in _SELECTIONS:
+            raise ValueError(
+                f"selection must be one of {_SELECTIONS}; got {self.selection!r}."
+            )
+        if not isinstance(self.refit, (bool, np.bool_)):
+            raise TypeError(f"refit must be a bool, got {self.refit!r}.")
+
+    @_unchanged_on_error
+    def fit(self, X, y, sample_weight=None):
+        """Walk the λ path on every fold, choose ``alpha_``, refit it on all rows.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets, as for the base estimator.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the rows, in every fit and in the fold scores.
+
+        Returns
+        -------
+        self : object
+            Fitted estimator.
+        """
+        base = self._base_estimator()
+        check_params(base.set_params(alpha=1.0))
+        self._check_path_params()
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y "
+                "is None."
+            )
+        # NaN or infinite targets are refused before the folds are cut.
+        check_array(y, ensure_2d=False, dtype=None, input_name="y")
+        X, y, sample_weight = indexable(X, y, sample_weight)
+        alphas = alpha_grid(self.alphas, self._cost_scale(y, sample_weight))
+        cv = check_cv(self.cv, y, classifier=is_classifier(self))
+        scorer = check_scoring(base, scoring=self.scoring)
+        base.set_params(tol=path_tol(self.tol, self.early_stopping), verbose=0)
+        walks = self._walk_folds(
+            base, X, y, sample_weight, list(cv.split(X, y)), alphas, scorer
+        )
+        scores = np.array([w[0] for w in walks])
+        n_iter = np.array([w[1] for w in walks])
+        fit_time = np.array([w[2] for w in walks])
+        index = choose_alpha(scores, self.selection)
+        interrupted = np.isnan(scores).any()
+        self._store_path(alphas, index, scores, n_iter, fit_time)
+        if interrupted:
+            self._keep_best_snapshot(walks, index, scores)
+        elif self.refit:
+            refit = self._base_estimator().set_params(alpha=float(alphas[index]))
+            fit_params = (
+                {} if sample_weight is None else {"sample_weight": sample_weight}
+            )
+            self._copy_fitted(refit.fit(X, y, **fit_params))
+        return self
+
+    def _walk_folds(self, base, X, y, sample_weight, folds, alphas, scorer):
+        """Every fold's :func:`walk_fold`, in ``n_jobs`` workers."""
+        args = (X, y, sample_weight)
+        if self.n_jobs in (None, 1):
+            walks = []
+            for train, test in folds:
+                walks.append(walk_fold(base, *args, train, test, alphas, scorer))
+                if np.isnan(walks[-1][0]).any():  # interrupted: the folds left are NaN
+                    break
+            empty = (np.full(len(alphas), np.nan), np.zeros(len(alphas), int))
+            walks += [(*empty, np.zeros(len(alphas)), [None] * len(alphas))] * (
+                len(folds) - len(walks)
+            )
+            return walks
+        return Parallel(n_jobs=self.n_jobs)(
+            delayed(walk_fold)(base, *args, train, test, alphas, scorer)
+            for train, test in folds
+        )
+
+    def _store_path(self, alphas, index, scores, n_iter, fit_time):
+        self.alphas_ = alphas
+        self.alpha_ = float(alphas[index])
+        self.scores_ = scores
+        self.cv_results_ = cv_results(alphas, scores, n_iter, fit_time)
+        for name in [n for n in vars(self) if n.endswith("_") and n[0] != "_"]:
+            if name not in ("alphas_", "alpha_", "scores_", "cv_results_"):
+                delattr(self, name)  # a previous fit's model
+
+    def _keep_best_snapshot(self, walks, index, scores):
+        """After a Ctrl-C: the fold network that scored best at ``alpha_``, unrefit."""
+        fold = int(np.nanargmax(scores[:, index]))
+        self._copy_fitted(walks[fold][3][index])
+        warnings.warn(
+            "The lambda path was interrupted (KeyboardInterrupt); alpha_ is the "
+            "best of the lambdas fit so far and the model is its best fold's "
+            "network, not refit on all rows.",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.array_api_support = False  # the folds are cut on the host
+        return tags
+
+    def _copy_fitted(self, est):
+        """Take the fitted attributes of ``est``, a fitted base estimator."""
+        for name, value in vars(est).items():
+            if name not in est.get_params() and not name.startswith("__"):
+                setattr(self, name, value)
+
+
+_PARAMETERS_DOC = """
+    Parameters
+    ----------
+    alphas : int or array-like of shape (n_alphas,), default=10
+        The λ values to cross-validate: an int gives that many values on a log
+        grid from ``10**1.5`` down to ``10**-3``{scale}; an array is used as
+        it is (sorted, largest first, in ``alphas_``).
+    cv : int, cross-validation generator or iterable, default=None
+        The folds, as for :func:`~sklearn.model_selection.check_cv`: None is
+        5-fold{stratified}.
+    scoring : str or callable, default=None
+        The fold score, as for :func:`~sklearn.metrics.check_scoring`; None is
+        the estimator's ``score`` ({score}).
+    refit : bool, default=True
+        Refit ``alpha_`` on all rows, from random weights, at ``tol``. Without
+        it only the path's attributes are fitted and nothing predicts.
+    n_jobs : int, default=None
+        Folds walked in parallel (joblib); None is one.
+    selection : {{"best", "1se"}}, default="best"
+        ``"best"``: the λ of the best mean fold score; ``"1se"``: the largest λ
+        whose mean score is within one standard error of the best.
+
+    Every other parameter is the base estimator's (see
+    :class:`~skbackprop.{base}`), used by every fit; ``tol="auto"`` fits
+    the path at the looser ``tol=1e-3`` and the refit at "auto". There is
+    no ``alpha`` (chosen) nor ``warm_start`` (the path is warm-started).
+
+    Attributes
+    ----------
+    alpha_ : float
+        The chosen λ.
+    alphas_ : ndarray of shape (n_alphas,)
+        The λ values walked, largest first.
+    scores_ : ndarray of shape (n_folds, n_alphas)
+        Each fold's score at each λ (NaN where a Ctrl-C ended the walk).
+    cv_results_ : dict of ndarrays
+        ``param_alpha``, ``mean_test_score``, ``std_test_score``,
+        ``rank_test_score``, ``mean_fit_time``, ``mean_n_iter`` and
+        ``split{{k}}_test_score``, per λ, as in
+        :class:`~sklearn.model_selection.GridSearchCV`.
+
+    With ``refit``, every fitted attribute of :class:`~skbackprop.{base}`
+    (``thetas_``, ``loss_curve_``, ...) is that of
+    ``{base}(alpha=alpha_).fit(X, y)``.
+"""
+
+
+class BackpropClassifierCV(_AlphaPath, BackpropClassifier):
+    __doc__ = """The course's classifier with λ (``alpha``) chosen by cross-validation.
+
+    Each fold walks the λ grid from the smallest value to the largest, every
+    fit starting from the previous λ's weights, so that one call replaces
+    ``GridSearchCV(BackpropClassifier(), {"alpha": ...})`` at about a third
+    of its time.
+""" + _PARAMETERS_DOC.format(
+        scale="",
+        stratified=" (stratified)",
+        score="accuracy",
+        base="BackpropClassifier",
+    )
+
+    _base_class = BackpropClassifier
+
+    def __init__(
+        self,
+        alphas=10,
+        cv=None,
+        scoring=None,
+        refit=True,
+        n_jobs=None,
+        selection="best",
+        hidden_layer_sizes=(25,),
+        max_iter=1000,
+        tol="auto",
+        solver="L-BFGS-B",
+        epsilon_init=None,
+        random_state=None,
+        verbose=0,
+        batch_size=None,
+        activation="sigmoid",
+        output_activation="sigmoid",
+        class_weight=None,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        max_fun=15000,
+    ):
+        self.alphas = alphas
+        self.cv = cv
+        self.scoring = scoring
+        self.refit = refit
+        self.n_jobs = n_jobs
+        self.selection = selection
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.max_iter = max_iter
+        self.tol = tol
+        self.solver = solver
+        self.epsilon_init = epsilon_init
+        self.random_state = random_state
+        self.verbose = verbose
+        self.batch_size = batch_size
+        self.activation = activation
+        self.output_activation = output_activation
+        self.class_weight = class_weight
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+
+    def _cost_scale(self, y, sample_weight):
+        return 1.0
+
+
+class BackpropRegressorCV(_AlphaPath, BackpropRegressor):
+    __doc__ = """The course's regressor with λ (``alpha``) chosen by cross-validation.
+
+    Each fold walks the λ grid from the smallest value to the largest, every
+    fit starting from the previous λ's weights, so that one call replaces
+    ``GridSearchCV(BackpropRegressor(), {"alpha": ...})``.
+""" + _PARAMETERS_DOC.format(
+        scale=", times the (weighted) variance of the targets, the scale of "
+        "the squared-error cost",
+        stratified="",
+        score="R²",
+        base="BackpropRegressor",
+    )
+
+    _base_class = BackpropRegressor
+
+    def __init__(
+        self,
+        alphas=10,
+        cv=None,
+        scoring=None,
+        refit=True,
+        n_jobs=None,
+        selection="best",
+        hidden_layer_sizes=(25,),
+        max_iter=1000,
+        tol="auto",
+        solver="L-BFGS-B",
+        epsilon_init=None,
+        random_state=None,
+        verbose=0,
+        batch_size=None,
+        activation="sigmoid",
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        max_fun=15000,
+    ):
+        self.alphas = alphas
+        self.cv = cv
+        self.scoring = scoring
+        self.refit = refit
+        self.n_jobs = n_jobs
+        self.selection = selection
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.max_iter = max_iter
+        self.tol = tol
+        self.solver = solver
+        self.epsilon_init = epsilon_init
+        self.random_state = random_state
+        self.verbose = verbose
+        self.batch_size = batch_size
+        self.activation = activation
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+
+    def _cost_scale(self, y, sample_weight):
+        """The targets' weighted variance (mean over outputs), 1 if constant."""
+        if not isinstance(self.alphas, numbers.Integral):
+            return 1.0
+        y = check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
+        y = y.reshape(len(y), -1)
+        weights = None if sample_weight is None else np.asarray(sample_weight, float)
+        if weights is not None and not weights.sum() > 0:
+            return 1.0
+        mean = np.average(y, axis=0, weights=weights)
+        variance = float(np.mean(np.average((y - mean) ** 2, axis=0, weights=weights)))
+        return variance if variance > 0 else 1.0
