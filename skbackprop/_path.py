@@ -24,20 +24,22 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import check_scoring
 from sklearn.model_selection import check_cv
 from sklearn.utils import _safe_indexing, check_scalar, indexable
-from sklearn.utils.validation import check_array
+from sklearn.utils.validation import _num_features, _num_samples, check_array
 
 from ._base import _unchanged_on_error
 from ._classifier import BackpropClassifier
 from ._regressor import BackpropRegressor
+from ._solver import auto_tol
 from ._validation import check_params
 
 #: ``alphas=n``: n values from 10**1.5 down to 10**-3, times the cost scale
 #: (1 for the classifier, the targets' variance for the regressor): the range
 #: that held every grid search's best λ on the performance page's data.
 _ALPHA_RANGE = (1.5, -3.0)
-#: The plateau rule's ``tol`` for the fits along a fold's path when ``tol`` is
-#: "auto": the scores it gives are those of the tight fits to ~0.2 points, at
-#: a third of their time (performance page).
+#: The plateau rule's least ``tol`` for the fits along a fold's path when
+#: ``tol`` is "auto" (which is looser still on large fits): the scores it gives
+#: are those of the tight fits to ~0.2 points, at a third of their time
+#: (performance page).
 _PATH_TOL = 1e-3
 _SELECTIONS = ("best", "1se")
 
@@ -62,11 +64,17 @@ def alpha_grid(alphas, cost_scale):
     return np.unique(values)[::-1]
 
 
-def path_tol(tol, early_stopping):
-    """The ``tol`` of the fits along a path: ``_PATH_TOL`` for "auto", else ``tol``."""
-    if isinstance(tol, str) and not early_stopping:
-        return _PATH_TOL
-    return tol
+def path_tol(tol, early_stopping, n_rows, layer_sizes):
+    """The ``tol`` of the fits along a path: a number as it is, "auto" loosened.
+
+    "auto" becomes its value for a fit of ``n_rows`` x the weights of
+    ``layer_sizes``, but at least ``_PATH_TOL``; with early stopping (whose
+    ``tol`` is a score gain) it stays "auto".
+    """
+    if not isinstance(tol, str) or early_stopping:
+        return tol
+    n_weights = sum((a + 1) * b for a, b in zip(layer_sizes[:-1], layer_sizes[1:]))
+    return max(_PATH_TOL, auto_tol(n_rows * n_weights))
 
 
 def walk_fold(base, X, y, sample_weight, train, test, alphas, scorer):
@@ -172,7 +180,7 @@ class _AlphaPath:
             Fitted estimator.
         """
         base = self._base_estimator()
-        check_params(base.set_params(alpha=1.0))
+        hidden, _ = check_params(base.set_params(alpha=1.0))
         self._check_path_params()
         if y is None:
             raise ValueError(
@@ -185,7 +193,9 @@ class _AlphaPath:
         alphas = alpha_grid(self.alphas, self._cost_scale(y, sample_weight))
         cv = check_cv(self.cv, y, classifier=is_classifier(self))
         scorer = check_scoring(base, scoring=self.scoring)
-        base.set_params(tol=path_tol(self.tol, self.early_stopping), verbose=0)
+        layer_sizes = (_num_features(X), *hidden, self._n_outputs(y))
+        tol = path_tol(self.tol, self.early_stopping, _num_samples(X), layer_sizes)
+        base.set_params(tol=tol, verbose=0)
         walks = self._walk_folds(
             base, X, y, sample_weight, list(cv.split(X, y)), alphas, scorer
         )
@@ -369,6 +379,13 @@ class BackpropClassifierCV(_AlphaPath, BackpropClassifier):
     def _cost_scale(self, y, sample_weight):
         return 1.0
 
+    def _n_outputs(self, y):
+        """The output units (for the path's ``tol``): one for two classes."""
+        if np.ndim(y) == 2:
+            return np.shape(y)[1]
+        n_classes = len(np.unique(np.asarray(y)))
+        return 1 if n_classes <= 2 else n_classes
+
 
 class BackpropRegressorCV(_AlphaPath, BackpropRegressor):
     __doc__ = """The course's regressor with λ (``alpha``) chosen by cross-validation.
@@ -427,6 +444,9 @@ class BackpropRegressorCV(_AlphaPath, BackpropRegressor):
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.max_fun = max_fun
+
+    def _n_outputs(self, y):
+        return np.shape(y)[1] if np.ndim(y) == 2 else 1
 
     def _cost_scale(self, y, sample_weight):
         """The targets' weighted variance (mean over outputs), 1 if constant."""
