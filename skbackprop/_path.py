@@ -3,8 +3,8 @@
 Per fold, one network is fit at every λ of the grid, from the smallest λ to
 the largest, each fit starting from the previous λ's weights and stopping at
 the looser ``_PATH_TOL``; the λ with the best mean score is then refit on
-all rows from random weights, exactly as ``BackpropClassifier(alpha=alpha_)``
-(or the regressor) would fit, at the estimator's own ``tol``.
+all rows at the estimator's own ``tol``, starting from the network of the
+fold that scored best at it.
 
 The walk goes up in λ, not down as scikit-learn's linear paths do: a sigmoid
 network fit at a large λ is nearly linear and nearly symmetric, and warm
@@ -187,7 +187,9 @@ class _AlphaPath:
                 f"{type(self).__name__} requires y to be passed, but the target y "
                 "is None."
             )
-        # NaN or infinite targets are refused before the folds are cut.
+        # A 1-D X, NaN or infinite targets are refused before the folds are cut
+        # (the checked copies are not kept: a DataFrame keeps its names).
+        check_array(X, accept_sparse=True, dtype=None, ensure_all_finite=False)
         check_array(y, ensure_2d=False, dtype=None, input_name="y")
         X, y, sample_weight = indexable(X, y, sample_weight)
         alphas = alpha_grid(self.alphas, self._cost_scale(y, sample_weight))
@@ -208,11 +210,7 @@ class _AlphaPath:
         if interrupted:
             self._keep_best_snapshot(walks, index, scores)
         elif self.refit:
-            refit = self._base_estimator().set_params(alpha=float(alphas[index]))
-            fit_params = (
-                {} if sample_weight is None else {"sample_weight": sample_weight}
-            )
-            self._copy_fitted(refit.fit(X, y, **fit_params))
+            self._copy_fitted(self._refit(walks, index, scores, X, y, sample_weight))
         return self
 
     def _walk_folds(self, base, X, y, sample_weight, folds, alphas, scorer):
@@ -242,6 +240,22 @@ class _AlphaPath:
         for name in [n for n in vars(self) if n.endswith("_") and n[0] != "_"]:
             if name not in ("alphas_", "alpha_", "scores_", "cv_results_"):
                 delattr(self, name)  # a previous fit's model
+
+    def _refit(self, walks, index, scores, X, y, sample_weight):
+        """``alpha_`` fit on all rows, from the best fold's network at it.
+
+        A cold fit at a large λ can end at the symmetric network that the
+        path avoided by coming from below (4-bit parity: 53% where the path
+        scored 100%), so the refit continues the best fold's network, at
+        ``tol``; from random weights only if that fold lacked a class.
+        """
+        fold = int(np.nanargmax(scores[:, index]))
+        refit = copy.deepcopy(walks[fold][3][index])
+        if not self._same_targets(refit, y):
+            refit = self._base_estimator().set_params(alpha=refit.alpha)
+        refit.set_params(tol=self.tol, verbose=self.verbose)
+        fit_params = {} if sample_weight is None else {"sample_weight": sample_weight}
+        return refit.fit(X, y, **fit_params)
 
     def _keep_best_snapshot(self, walks, index, scores):
         """After a Ctrl-C: the fold network that scored best at ``alpha_``, unrefit."""
@@ -281,8 +295,9 @@ _PARAMETERS_DOC = """
         The fold score, as for :func:`~sklearn.metrics.check_scoring`; None is
         the estimator's ``score`` ({score}).
     refit : bool, default=True
-        Refit ``alpha_`` on all rows, from random weights, at ``tol``. Without
-        it only the path's attributes are fitted and nothing predicts.
+        Refit ``alpha_`` on all rows at ``tol``, starting from the network of
+        the fold that scored best at it. Without it only the path's
+        attributes are fitted and nothing predicts.
     n_jobs : int, default=None
         Folds walked in parallel (joblib); None is one.
     selection : {{"best", "1se"}}, default="best"
@@ -291,7 +306,8 @@ _PARAMETERS_DOC = """
 
     Every other parameter is the base estimator's (see
     :class:`~skbackprop.{base}`), used by every fit; ``tol="auto"`` fits
-    the path at the looser ``tol=1e-3`` and the refit at "auto". There is
+    the path at a looser ``tol`` (at least 1e-3) and the refit at "auto".
+    There is
     no ``alpha`` (chosen) nor ``warm_start`` (the path is warm-started).
 
     Attributes
@@ -309,8 +325,7 @@ _PARAMETERS_DOC = """
         :class:`~sklearn.model_selection.GridSearchCV`.
 
     With ``refit``, every fitted attribute of :class:`~skbackprop.{base}`
-    (``thetas_``, ``loss_curve_``, ...) is that of
-    ``{base}(alpha=alpha_).fit(X, y)``.
+    (``thetas_``, ``loss_curve_``, ``n_iter_``, ...) is the refit's.
 """
 
 
@@ -378,6 +393,12 @@ class BackpropClassifierCV(_AlphaPath, BackpropClassifier):
 
     def _cost_scale(self, y, sample_weight):
         return 1.0
+
+    def _same_targets(self, fold_model, y):
+        """Whether the fold's network was fit on every class of ``y``."""
+        if np.ndim(y) == 2:
+            return True
+        return np.array_equal(fold_model.classes_, np.unique(np.asarray(y)))
 
     def _n_outputs(self, y):
         """The output units (for the path's ``tol``): one for two classes."""
@@ -447,6 +468,9 @@ class BackpropRegressorCV(_AlphaPath, BackpropRegressor):
 
     def _n_outputs(self, y):
         return np.shape(y)[1] if np.ndim(y) == 2 else 1
+
+    def _same_targets(self, fold_model, y):
+        return True
 
     def _cost_scale(self, y, sample_weight):
         """The targets' weighted variance (mean over outputs), 1 if constant."""

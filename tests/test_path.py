@@ -71,26 +71,46 @@ def test_the_iterations_are_the_warm_walks_not_cold_fits():
     assert warm != cold
 
 
-def test_refit_is_the_base_estimator_at_the_chosen_alpha():
+def test_refit_continues_the_best_folds_network_on_all_rows():
     X, y = moons()
-    est = BackpropClassifierCV(alphas=ALPHAS, cv=3, **SMALL).fit(X, y)
+    cv = StratifiedKFold(3, shuffle=True, random_state=0)
+    est = BackpropClassifierCV(alphas=ALPHAS, cv=cv, **SMALL).fit(X, y)
     mean = est.cv_results_["mean_test_score"]
-    assert est.alpha_ == ALPHAS[int(np.argmax(mean))]
-    base = BackpropClassifier(alpha=est.alpha_, **SMALL).fit(X, y)
-    for got, expected in zip(est.thetas_, base.thetas_):
+    chosen = int(np.argmax(mean))
+    assert est.alpha_ == ALPHAS[chosen]
+    fold = int(np.argmax(est.scores_[:, chosen]))
+    train, _ = list(cv.split(X, y))[fold]
+    walker = BackpropClassifier(warm_start=True, tol=1e-3, **SMALL)
+    for alpha in ALPHAS[::-1][: len(ALPHAS) - chosen]:
+        walker.set_params(alpha=alpha).fit(X[train], y[train])
+    walker.set_params(tol="auto").fit(X, y)  # the refit, on all rows
+    for got, expected in zip(est.thetas_, walker.thetas_):
         np.testing.assert_array_equal(got, expected)
-    np.testing.assert_array_equal(est.predict_proba(X), base.predict_proba(X))
-    assert est.loss_curve_ == base.loss_curve_
-    np.testing.assert_array_equal(est.classes_, base.classes_)
+    np.testing.assert_array_equal(est.predict_proba(X), walker.predict_proba(X))
+    assert est.loss_curve_ == walker.loss_curve_
+    assert est.n_iter_ == walker.n_iter_
+
+
+def test_refit_at_a_large_alpha_keeps_what_the_path_found():
+    """4-bit parity: a cold fit at the chosen λ stays at chance, the path does not."""
+    rng = np.random.default_rng(0)
+    bits = rng.integers(0, 2, size=(1000, 4))
+    X = (2 * bits - 1) + 0.1 * rng.normal(size=bits.shape)
+    y = bits.sum(axis=1) % 2
+    alphas = [3.0, 1.0, 0.1, 0.01]
+    est = BackpropClassifierCV(alphas=alphas, cv=3, random_state=0).fit(X, y)
+    assert est.scores_.min() == 1.0 and est.alpha_ == 3.0  # ties: the larger λ
+    assert est.score(X, y) == 1.0
+    cold = BackpropClassifier(alpha=3.0, random_state=0).fit(X, y)
+    assert cold.score(X, y) < 0.7
 
 
 def test_regressor_grid_is_scaled_by_the_targets_variance():
     X, y = diabetes()
     est = BackpropRegressorCV(alphas=4, cv=2, **SMALL).fit(X, y)
     np.testing.assert_allclose(est.alphas_, np.var(y) * np.logspace(1.5, -3, 4))
-    base = BackpropRegressor(alpha=est.alpha_, **SMALL).fit(X, y)
-    np.testing.assert_array_equal(est.predict(X), base.predict(X))
     assert est.scores_.shape == (2, 4)
+    assert est.score(X, y) > 0.3
 
 
 def test_classifier_grid_from_an_int():
@@ -178,8 +198,8 @@ def test_class_weight_and_scoring_reach_every_fit():
     X, y = X[keep], y[keep]
     params = dict(alphas=ALPHAS, cv=3, class_weight="balanced", **SMALL)
     est = BackpropClassifierCV(scoring="balanced_accuracy", **params).fit(X, y)
-    base = BackpropClassifier(alpha=est.alpha_, class_weight="balanced", **SMALL)
-    np.testing.assert_array_equal(est.thetas_[0], base.fit(X, y).thetas_[0])
+    unweighted = BackpropClassifierCV(**{**params, "class_weight": None}).fit(X, y)
+    assert not np.array_equal(unweighted.scores_, est.scores_)  # weights reach folds
     plain = BackpropClassifierCV(**params).fit(X, y)
     assert not np.array_equal(plain.scores_, est.scores_)  # accuracy vs balanced
 
@@ -359,3 +379,14 @@ def test_path_display_draws_the_mean_scores_and_marks_alpha_():
     for not_a_path in (BackpropClassifier(), BackpropClassifierCV()):
         with pytest.raises(ValueError, match="needs a fitted BackpropClassifierCV"):
             AlphaPathDisplay.from_estimator(not_a_path)
+
+
+def test_the_paths_tol_is_at_least_1e_3_and_autos_own_on_large_fits():
+    from skbackprop._path import path_tol
+
+    assert path_tol("auto", False, 200, (2, 4, 1)) == 1e-3  # auto: tight (0)
+    assert path_tol("auto", False, 8000, (64, 25, 10)) == 1e-3  # auto: 1.5e-4
+    # 1e6 rows x 79,510 weights is past auto's largest size: its 2e-2.
+    assert path_tol("auto", False, 10**6, (784, 100, 10)) == 2e-2
+    assert path_tol(0.0, False, 200, (2, 4, 1)) == 0.0  # a number as it is
+    assert path_tol("auto", True, 200, (2, 4, 1)) == "auto"  # a score gain
