@@ -77,13 +77,15 @@ def path_tol(tol, early_stopping, n_rows, layer_sizes):
     return max(_PATH_TOL, auto_tol(n_rows * n_weights))
 
 
-def walk_fold(base, X, y, sample_weight, train, test, alphas, scorer):
+def walk_fold(base, X, y, sample_weight, fold, alphas, scorer, verbose=0):
     """Fit ``base`` at each λ of one fold's path, smallest first, warm-started.
 
+    ``fold`` is ``(k, (train, test))``; with ``verbose``, a line per λ.
     Returns ``(scores, n_iter, fit_time, snapshots)``, each indexed like
     ``alphas`` (NaN or None where a Ctrl-C ended the walk); ``snapshots`` are
-    the fitted networks, for a result to keep after an interrupt.
+    the fitted networks, for the refit to start from.
     """
+    k, (train, test) = fold
     est = copy.deepcopy(base).set_params(warm_start=True)
     X_train, y_train = _safe_indexing(X, train), _safe_indexing(y, train)
     X_test, y_test = _safe_indexing(X, test), _safe_indexing(y, test)
@@ -101,6 +103,11 @@ def walk_fold(base, X, y, sample_weight, train, test, alphas, scorer):
         n_iter[j] = est.n_iter_
         scores[j] = scorer(est, X_test, y_test, **score_params)
         snapshots[j] = copy.deepcopy(est)
+        if verbose:
+            print(
+                f"fold {k}: alpha={alphas[j]:.4g} score={scores[j]:.4f} "
+                f"n_iter={n_iter[j]} ({est.stop_reason_})"
+            )
         if est.stop_reason_ == "interrupted":
             break
     return scores, n_iter, fit_time, snapshots
@@ -216,10 +223,11 @@ class _AlphaPath:
     def _walk_folds(self, base, X, y, sample_weight, folds, alphas, scorer):
         """Every fold's :func:`walk_fold`, in ``n_jobs`` workers."""
         args = (X, y, sample_weight)
+        rest = (alphas, scorer, self.verbose)
         if self.n_jobs in (None, 1):
             walks = []
-            for train, test in folds:
-                walks.append(walk_fold(base, *args, train, test, alphas, scorer))
+            for fold in enumerate(folds):
+                walks.append(walk_fold(base, *args, fold, *rest))
                 if np.isnan(walks[-1][0]).any():  # interrupted: the folds left are NaN
                     break
             empty = (np.full(len(alphas), np.nan), np.zeros(len(alphas), int))
@@ -228,8 +236,7 @@ class _AlphaPath:
             )
             return walks
         return Parallel(n_jobs=self.n_jobs)(
-            delayed(walk_fold)(base, *args, train, test, alphas, scorer)
-            for train, test in folds
+            delayed(walk_fold)(base, *args, fold, *rest) for fold in enumerate(folds)
         )
 
     def _store_path(self, alphas, index, scores, n_iter, fit_time):
@@ -306,8 +313,8 @@ _PARAMETERS_DOC = """
 
     Every other parameter is the base estimator's (see
     :class:`~skbackprop.{base}`), used by every fit; ``tol="auto"`` fits
-    the path at a looser ``tol`` (at least 1e-3) and the refit at "auto".
-    There is
+    the path at a looser ``tol`` (at least 1e-3) and the refit at "auto";
+    ``verbose`` also prints a line per fold and λ. There is
     no ``alpha`` (chosen) nor ``warm_start`` (the path is warm-started).
 
     Attributes

@@ -390,3 +390,14 @@ def test_the_paths_tol_is_at_least_1e_3_and_autos_own_on_large_fits():
     assert path_tol("auto", False, 10**6, (784, 100, 10)) == 2e-2
     assert path_tol(0.0, False, 200, (2, 4, 1)) == 0.0  # a number as it is
     assert path_tol("auto", True, 200, (2, 4, 1)) == "auto"  # a score gain
+
+
+def test_verbose_prints_a_line_per_fold_and_lambda(capsys):
+    X, y = moons(100)
+    BackpropClassifierCV(alphas=ALPHAS, cv=2, verbose=1, **SMALL).fit(X, y)
+    lines = [
+        line for line in capsys.readouterr().out.splitlines() if line.startswith("fold")
+    ]
+    assert len(lines) == 6
+    assert lines[0].startswith("fold 0: alpha=0.01 score=")
+    assert lines[-1].startswith("fold 1: alpha=1 score=")
