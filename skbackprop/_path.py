@@ -2,7 +2,7 @@
 
 Per fold, one network is fit at every λ of the grid, from the smallest λ to
 the largest, each fit starting from the previous λ's weights and stopping at
-the looser ``_PATH_TOL``; the λ with the best mean score is then refit on
+the looser ``_PATH_TOL`` (and ``_PATH_WINDOW``); the λ with the best mean score is then refit on
 all rows at the estimator's own ``tol``, starting from the network of the
 fold that scored best at it.
 
@@ -41,6 +41,11 @@ _ALPHA_RANGE = (1.5, -3.0)
 #: are those of the tight fits to ~0.2 points, at a third of their time
 #: (performance page).
 _PATH_TOL = 1e-3
+#: With ``tol="auto"``, the plateau window (``n_iter_no_change``) of the fits
+#: after a fold's first: at most this many iterations, so that a warm start
+#: already at its minimum stops after ~11 iterations instead of ~21 (a quarter
+#: fewer iterations in all, the same λ or one step off; performance page).
+_PATH_WINDOW = 5
 _SELECTIONS = ("best", "1se")
 
 
@@ -77,10 +82,11 @@ def path_tol(tol, early_stopping, n_rows, layer_sizes):
     return max(_PATH_TOL, auto_tol(n_rows * n_weights))
 
 
-def walk_fold(base, X, y, sample_weight, fold, alphas, scorer, verbose=0):
+def walk_fold(base, X, y, sample_weight, fold, alphas, scorer, window, verbose=0):
     """Fit ``base`` at each λ of one fold's path, smallest first, warm-started.
 
-    ``fold`` is ``(k, (train, test))``; with ``verbose``, a line per λ.
+    ``fold`` is ``(k, (train, test))``; ``window``, the ``n_iter_no_change``
+    of the warm-started fits (None: ``base``'s); with ``verbose``, a line per λ.
     Returns ``(scores, n_iter, fit_time, snapshots)``, each indexed like
     ``alphas`` (NaN or None where a Ctrl-C ended the walk); ``snapshots`` are
     the fitted networks, for the refit to start from.
@@ -110,6 +116,8 @@ def walk_fold(base, X, y, sample_weight, fold, alphas, scorer, verbose=0):
             )
         if est.stop_reason_ == "interrupted":
             break
+        if window is not None:
+            est.set_params(n_iter_no_change=window)
     return scores, n_iter, fit_time, snapshots
 
 
@@ -205,8 +213,12 @@ class _AlphaPath:
         layer_sizes = (_num_features(X), *hidden, self._n_outputs(y))
         tol = path_tol(self.tol, self.early_stopping, _num_samples(X), layer_sizes)
         base.set_params(tol=tol, verbose=0)
+        window = None
+        if isinstance(self.tol, str) and not self.early_stopping:
+            window = min(_PATH_WINDOW, self.n_iter_no_change)
+        folds = list(cv.split(X, y))
         walks = self._walk_folds(
-            base, X, y, sample_weight, list(cv.split(X, y)), alphas, scorer
+            base, X, y, sample_weight, folds, (alphas, scorer, window)
         )
         scores = np.array([w[0] for w in walks])
         n_iter = np.array([w[1] for w in walks])
@@ -220,10 +232,11 @@ class _AlphaPath:
             self._copy_fitted(self._refit(walks, index, scores, X, y, sample_weight))
         return self
 
-    def _walk_folds(self, base, X, y, sample_weight, folds, alphas, scorer):
-        """Every fold's :func:`walk_fold`, in ``n_jobs`` workers."""
+    def _walk_folds(self, base, X, y, sample_weight, folds, path):
+        """Every fold's :func:`walk_fold` (``path``: its last arguments)."""
         args = (X, y, sample_weight)
-        rest = (alphas, scorer, self.verbose)
+        rest = (*path, self.verbose)
+        alphas = path[0]
         if self.n_jobs in (None, 1):
             walks = []
             for fold in enumerate(folds):
@@ -260,7 +273,9 @@ class _AlphaPath:
         refit = copy.deepcopy(walks[fold][3][index])
         if not self._same_targets(refit, y):
             refit = self._base_estimator().set_params(alpha=refit.alpha)
-        refit.set_params(tol=self.tol, verbose=self.verbose)
+        refit.set_params(
+            tol=self.tol, verbose=self.verbose, n_iter_no_change=self.n_iter_no_change
+        )
         fit_params = {} if sample_weight is None else {"sample_weight": sample_weight}
         return refit.fit(X, y, **fit_params)
 
@@ -313,7 +328,8 @@ _PARAMETERS_DOC = """
 
     Every other parameter is the base estimator's (see
     :class:`~skbackprop.{base}`), used by every fit; ``tol="auto"`` fits
-    the path at a looser ``tol`` (at least 1e-3) and the refit at "auto";
+    the path at a looser ``tol`` (at least 1e-3; the warm-started fits with
+    ``n_iter_no_change`` at most 5) and the refit at "auto";
     ``verbose`` also prints a line per fold and λ. There is
     no ``alpha`` (chosen) nor ``warm_start`` (the path is warm-started).
 

@@ -45,6 +45,7 @@ def test_each_fold_walks_up_in_lambda_from_the_previous_weights(weighted):
         fit_kw = {} if weights is None else {"sample_weight": weights[train]}
         for j in (2, 1, 0):  # alphas_ is largest first
             walker.set_params(alpha=ALPHAS[j]).fit(X[train], y[train], **fit_kw)
+            walker.set_params(n_iter_no_change=5)  # the warm fits' window
             score = accuracy_score(
                 y[test],
                 walker.predict(X[test]),
@@ -64,6 +65,7 @@ def test_the_iterations_are_the_warm_walks_not_cold_fits():
         for alpha in ALPHAS[::-1]:
             walker.set_params(alpha=alpha).fit(X[train], y[train])
             warm.append(walker.n_iter_)
+            walker.set_params(n_iter_no_change=5)
             fresh = BackpropClassifier(alpha=alpha, tol=1e-3, **SMALL)
             cold.append(fresh.fit(X[train], y[train]).n_iter_)
     per_fold = np.array(warm).reshape(2, 3)[:, ::-1]  # largest λ first
@@ -83,7 +85,9 @@ def test_refit_continues_the_best_folds_network_on_all_rows():
     walker = BackpropClassifier(warm_start=True, tol=1e-3, **SMALL)
     for alpha in ALPHAS[::-1][: len(ALPHAS) - chosen]:
         walker.set_params(alpha=alpha).fit(X[train], y[train])
-    walker.set_params(tol="auto").fit(X, y)  # the refit, on all rows
+        walker.set_params(n_iter_no_change=5)
+    # The refit, on all rows, at the estimator's own tol and window.
+    walker.set_params(tol="auto", n_iter_no_change=10).fit(X, y)
     for got, expected in zip(est.thetas_, walker.thetas_):
         np.testing.assert_array_equal(got, expected)
     np.testing.assert_array_equal(est.predict_proba(X), walker.predict_proba(X))
@@ -379,6 +383,23 @@ def test_path_display_draws_the_mean_scores_and_marks_alpha_():
     for not_a_path in (BackpropClassifier(), BackpropClassifierCV()):
         with pytest.raises(ValueError, match="needs a fitted BackpropClassifierCV"):
             AlphaPathDisplay.from_estimator(not_a_path)
+
+
+def test_the_window_is_shortened_only_for_tol_auto():
+    """A numeric tol keeps the user's n_iter_no_change on every fit."""
+    X, y = moons()
+    cv = KFold(2, shuffle=True, random_state=0)
+    params = dict(alphas=ALPHAS, cv=cv, tol=1e-3, **SMALL)
+    est = BackpropClassifierCV(**params).fit(X, y)
+    iters = []
+    for train, _ in cv.split(X, y):
+        walker = BackpropClassifier(warm_start=True, tol=1e-3, **SMALL)
+        for alpha in ALPHAS[::-1]:
+            iters.append(walker.set_params(alpha=alpha).fit(X[train], y[train]).n_iter_)
+    per_fold = np.array(iters).reshape(2, 3)[:, ::-1]
+    np.testing.assert_array_equal(est.cv_results_["mean_n_iter"], per_fold.mean(0))
+    auto = BackpropClassifierCV(**{**params, "tol": "auto"}).fit(X, y)
+    assert auto.cv_results_["mean_n_iter"][:2].sum() < per_fold.mean(0)[:2].sum()
 
 
 def test_the_paths_tol_is_at_least_1e_3_and_autos_own_on_large_fits():
