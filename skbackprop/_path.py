@@ -2,9 +2,9 @@
 
 Per fold, one network is fit at every λ of the grid, from the smallest λ to
 the largest, each fit starting from the previous λ's weights and stopping at
-the looser ``_PATH_TOL`` (and ``_PATH_WINDOW``); the λ with the best mean score is then refit on
-all rows at the estimator's own ``tol``, starting from the network of the
-fold that scored best at it.
+the looser ``_PATH_TOL`` (and ``_PATH_WINDOW``); the λ with the best mean
+score is then refit on all rows at the estimator's own ``tol``, starting
+from the network of the fold that scored best at it.
 
 The walk goes up in λ, not down as scikit-learn's linear paths do: a sigmoid
 network fit at a large λ is nearly linear and nearly symmetric, and warm
@@ -30,7 +30,7 @@ from ._base import _unchanged_on_error
 from ._classifier import BackpropClassifier
 from ._regressor import BackpropRegressor
 from ._solver import auto_tol
-from ._validation import check_params
+from ._validation import check_params, check_sample_weight
 
 #: ``alphas=n``: n values from 10**1.5 down to 10**-3, times the cost scale
 #: (1 for the classifier, the targets' variance for the regressor): the range
@@ -207,6 +207,7 @@ class _AlphaPath:
         check_array(X, accept_sparse=True, dtype=None, ensure_all_finite=False)
         check_array(y, ensure_2d=False, dtype=None, input_name="y")
         X, y, sample_weight = indexable(X, y, sample_weight)
+        sample_weight = check_sample_weight(sample_weight, _num_samples(X))
         alphas = alpha_grid(self.alphas, self._cost_scale(y, sample_weight))
         cv = check_cv(self.cv, y, classifier=is_classifier(self))
         scorer = check_scoring(base, scoring=self.scoring)
@@ -501,9 +502,7 @@ class BackpropRegressorCV(_AlphaPath, BackpropRegressor):
             return 1.0
         y = check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
         y = y.reshape(len(y), -1)
-        weights = None if sample_weight is None else np.asarray(sample_weight, float)
-        if weights is not None and not weights.sum() > 0:
-            return 1.0
-        mean = np.average(y, axis=0, weights=weights)
-        variance = float(np.mean(np.average((y - mean) ** 2, axis=0, weights=weights)))
+        mean = np.average(y, axis=0, weights=sample_weight)
+        variance = np.average((y - mean) ** 2, axis=0, weights=sample_weight)
+        variance = float(np.mean(variance))
         return variance if variance > 0 else 1.0

@@ -234,6 +234,18 @@ def test_pipeline_and_nested_cross_validation():
         assert fitted[-1].alpha_ in (1.0, 0.01)
 
 
+def test_bad_weights_are_refused_before_any_fit():
+    X, y = diabetes()
+    est = BackpropRegressorCV(alphas=3, cv=2, **SMALL)
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        est.fit(X, y, sample_weight=np.ones(3))
+    with pytest.raises(ValueError, match=r"sample_weight.shape == \(200, 2\)"):
+        est.fit(X, y, sample_weight=np.ones((200, 2)))
+    with pytest.raises(ValueError, match="Negative values in data passed to"):
+        est.fit(X, y, sample_weight=-np.ones(len(y)))
+    assert not hasattr(est, "alpha_")
+
+
 @pytest.mark.parametrize(
     "params, error, match",
     [
@@ -245,7 +257,7 @@ def test_pipeline_and_nested_cross_validation():
         (dict(alphas=[1.0, np.nan]), ValueError, "alphas contains NaN"),
         (dict(selection="min"), ValueError, "selection must be one of"),
         (dict(refit="yes"), TypeError, "refit must be a bool"),
-        (dict(cv="five"), ValueError, "Expected `cv` as an integer"),
+        (dict(cv="five"), ValueError, "Expected `?cv`? as an integer"),
         (dict(scoring="nope"), ValueError, "nope"),
         (dict(hidden_layer_sizes=(0,)), ValueError, "hidden_layer_sizes"),
         (dict(tol=-1.0), ValueError, "tol == -1.0"),
