@@ -117,6 +117,19 @@ def test_regressor_grid_is_scaled_by_the_targets_variance():
     assert est.score(X, y) > 0.3
 
 
+def test_regressor_walks_at_its_own_tol():
+    """The regressor's path fits stop at auto's 1.5e-4, not tight (tiny) nor 1e-3."""
+    X, y = diabetes()
+    cv = KFold(2, shuffle=True, random_state=0)
+    est = BackpropRegressorCV(alphas=[100.0, 10.0], cv=cv, **SMALL).fit(X, y)
+    for k, (train, test) in enumerate(cv.split(X)):
+        walker = BackpropRegressor(warm_start=True, tol=1.5e-4, **SMALL)
+        for j in (1, 0):
+            walker.set_params(alpha=est.alphas_[j]).fit(X[train], y[train])
+            walker.set_params(n_iter_no_change=5)
+            assert est.scores_[k, j] == walker.score(X[test], y[test])
+
+
 def test_classifier_grid_from_an_int():
     X, y = moons(100)
     est = BackpropClassifierCV(alphas=3, cv=2, **SMALL).fit(X, y)
@@ -417,12 +430,13 @@ def test_the_window_is_shortened_only_for_tol_auto():
 def test_the_paths_tol_is_at_least_1e_3_and_autos_own_on_large_fits():
     from skbackprop._path import path_tol
 
-    assert path_tol("auto", False, 200, (2, 4, 1)) == 1e-3  # auto: tight (0)
-    assert path_tol("auto", False, 8000, (64, 25, 10)) == 1e-3  # auto: 1.5e-4
+    assert path_tol("auto", False, 200, (2, 4, 1), 1e-3) == 1e-3  # auto: tight (0)
+    assert path_tol("auto", False, 8000, (64, 25, 10), 1e-3) == 1e-3  # auto: 1.5e-4
+    assert path_tol("auto", False, 200, (2, 4, 1), 0.0) == 1.5e-4  # not tight
     # 1e6 rows x 79,510 weights is past auto's largest size: its 2e-2.
-    assert path_tol("auto", False, 10**6, (784, 100, 10)) == 2e-2
-    assert path_tol(0.0, False, 200, (2, 4, 1)) == 0.0  # a number as it is
-    assert path_tol("auto", True, 200, (2, 4, 1)) == "auto"  # a score gain
+    assert path_tol("auto", False, 10**6, (784, 100, 10), 1e-3) == 2e-2
+    assert path_tol(0.0, False, 200, (2, 4, 1), 1e-3) == 0.0  # a number as it is
+    assert path_tol("auto", True, 200, (2, 4, 1), 1e-3) == "auto"  # a score gain
 
 
 def test_verbose_prints_a_line_per_fold_and_lambda(capsys):
