@@ -89,9 +89,9 @@ def walk_fold(base, X, y, sample_weight, fold, alphas, scorer, window, verbose=0
 
     ``fold`` is ``(k, (train, test))``; ``window``, the ``n_iter_no_change``
     of the warm-started fits (None: ``base``'s); with ``verbose``, a line per λ.
-    Returns ``(scores, n_iter, fit_time, snapshots)``, each indexed like
-    ``alphas`` (NaN or None where a Ctrl-C ended the walk); ``snapshots`` are
-    the fitted networks, for the refit to start from.
+    Returns ``(scores, n_iter, fit_time, snapshots, interrupted)``, the first
+    four indexed like ``alphas`` (NaN or None where a Ctrl-C ended the walk);
+    ``snapshots`` are the fitted networks, for the refit to start from.
     """
     k, (train, test) = fold
     est = copy.deepcopy(base).set_params(warm_start=True)
@@ -103,7 +103,7 @@ def walk_fold(base, X, y, sample_weight, fold, alphas, scorer, window, verbose=0
         score_params["sample_weight"] = _safe_indexing(sample_weight, test)
     n = len(alphas)
     scores, n_iter, fit_time = np.full(n, np.nan), np.zeros(n, int), np.zeros(n)
-    snapshots = [None] * n
+    snapshots, interrupted = [None] * n, False
     for j in range(n - 1, -1, -1):
         start = time.perf_counter()
         est.set_params(alpha=alphas[j]).fit(X_train, y_train, **fit_params)
@@ -116,11 +116,19 @@ def walk_fold(base, X, y, sample_weight, fold, alphas, scorer, window, verbose=0
                 f"fold {k}: alpha={alphas[j]:.4g} score={scores[j]:.4f} "
                 f"n_iter={n_iter[j]} ({est.stop_reason_})"
             )
-        if est.stop_reason_ == "interrupted":
+        interrupted = est.stop_reason_ == "interrupted"
+        if interrupted:
             break
         if window is not None:
             est.set_params(n_iter_no_change=window)
-    return scores, n_iter, fit_time, snapshots
+    return scores, n_iter, fit_time, snapshots, interrupted
+
+
+def _fold_mean_std(scores):
+    """Each λ's mean and deviation over the folds that reached it (NaN: none)."""
+    with warnings.catch_warnings():  # a λ no fold reached (Ctrl-C): NaN
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmean(scores, axis=0), np.nanstd(scores, axis=0)
 
 
 def choose_alpha(scores, selection):
@@ -130,9 +138,7 @@ def choose_alpha(scores, selection):
     the largest λ whose mean is within one standard error of the best.
     """
     counts = np.sum(~np.isnan(scores), axis=0)
-    means = np.where(
-        counts > 0, np.nanmean(np.where(counts > 0, scores, 0), 0), -np.inf
-    )
+    means = np.nan_to_num(_fold_mean_std(scores)[0], nan=-np.inf)
     best = int(np.argmax(means))
     if selection == "best" or counts[best] < 2:
         return best
@@ -142,9 +148,7 @@ def choose_alpha(scores, selection):
 
 def cv_results(alphas, scores, n_iter, fit_time):
     """``cv_results_``: GridSearchCV's keys for the test scores, per λ."""
-    with warnings.catch_warnings():  # a λ no fold reached (Ctrl-C): NaN
-        warnings.simplefilter("ignore", RuntimeWarning)
-        means, stds = np.nanmean(scores, axis=0), np.nanstd(scores, axis=0)
+    means, stds = _fold_mean_std(scores)
     ranks = np.argsort(np.argsort(-np.nan_to_num(means, nan=-np.inf), kind="stable"))
     results = {
         "param_alpha": alphas.copy(),
@@ -163,7 +167,6 @@ class _AlphaPath:
     """The path's fit, shared by both estimators (first in their MRO)."""
 
     _base_class = None
-    _path_params = ("alphas", "cv", "scoring", "refit", "n_jobs", "selection")
 
     def _base_estimator(self):
         """The base estimator with this one's parameters (alpha set per λ)."""
@@ -230,12 +233,12 @@ class _AlphaPath:
         n_iter = np.array([w[1] for w in walks])
         fit_time = np.array([w[2] for w in walks])
         index = choose_alpha(scores, self.selection)
-        interrupted = np.isnan(scores).any()
         self._store_path(alphas, index, scores, n_iter, fit_time)
-        if interrupted:
-            self._keep_best_snapshot(walks, index, scores)
+        best_network = self._best_fold_network(walks, index, scores)
+        if any(w[4] for w in walks):
+            self._keep_interrupted(best_network)
         elif self.refit:
-            self._copy_fitted(self._refit(walks, index, scores, X, y, sample_weight))
+            self._copy_fitted(self._refit(best_network, X, y, sample_weight))
         return self
 
     def _walk_folds(self, base, X, y, sample_weight, folds, path):
@@ -247,13 +250,11 @@ class _AlphaPath:
             walks = []
             for fold in enumerate(folds):
                 walks.append(walk_fold(base, *args, fold, *rest))
-                if np.isnan(walks[-1][0]).any():  # interrupted: the folds left are NaN
+                if walks[-1][4]:  # Ctrl-C: the folds left are not walked (NaN)
                     break
-            empty = (np.full(len(alphas), np.nan), np.zeros(len(alphas), int))
-            walks += [(*empty, np.zeros(len(alphas)), [None] * len(alphas))] * (
-                len(folds) - len(walks)
-            )
-            return walks
+            n = len(alphas)
+            not_walked = (np.full(n, np.nan), np.zeros(n, int), np.zeros(n), [None] * n)
+            return walks + [(*not_walked, False)] * (len(folds) - len(walks))
         return Parallel(n_jobs=self.n_jobs)(
             delayed(walk_fold)(base, *args, fold, *rest) for fold in enumerate(folds)
         )
@@ -267,7 +268,11 @@ class _AlphaPath:
             if name not in ("alphas_", "alpha_", "scores_", "cv_results_"):
                 delattr(self, name)  # a previous fit's model
 
-    def _refit(self, walks, index, scores, X, y, sample_weight):
+    def _best_fold_network(self, walks, index, scores):
+        """The network of the fold that scored best at ``alphas_[index]``."""
+        return walks[int(np.nanargmax(scores[:, index]))][3][index]
+
+    def _refit(self, fold_network, X, y, sample_weight):
         """``alpha_`` fit on all rows, from the best fold's network at it.
 
         A cold fit at a large λ can end at the symmetric network that the
@@ -275,8 +280,7 @@ class _AlphaPath:
         scored 100%), so the refit continues the best fold's network, at
         ``tol``; from random weights only if that fold lacked a class.
         """
-        fold = int(np.nanargmax(scores[:, index]))
-        refit = copy.deepcopy(walks[fold][3][index])
+        refit = copy.deepcopy(fold_network)
         if not self._same_targets(refit, y):
             refit = self._base_estimator().set_params(alpha=refit.alpha)
         refit.set_params(
@@ -285,10 +289,9 @@ class _AlphaPath:
         fit_params = {} if sample_weight is None else {"sample_weight": sample_weight}
         return refit.fit(X, y, **fit_params)
 
-    def _keep_best_snapshot(self, walks, index, scores):
+    def _keep_interrupted(self, fold_network):
         """After a Ctrl-C: the fold network that scored best at ``alpha_``, unrefit."""
-        fold = int(np.nanargmax(scores[:, index]))
-        self._copy_fitted(walks[fold][3][index])
+        self._copy_fitted(fold_network)
         warnings.warn(
             "The lambda path was interrupted (KeyboardInterrupt); alpha_ is the "
             "best of the lambdas fit so far and the model is its best fold's "

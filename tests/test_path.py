@@ -1,5 +1,7 @@
 """BackpropClassifierCV and BackpropRegressorCV: the λ path, its choice, its refit."""
 
+import warnings
+
 import numpy as np
 import pytest
 from sklearn.datasets import load_diabetes, load_iris, make_moons
@@ -448,3 +450,21 @@ def test_verbose_prints_a_line_per_fold_and_lambda(capsys):
     assert len(lines) == 6
     assert lines[0].startswith("fold 0: alpha=0.01 score=")
     assert lines[-1].startswith("fold 1: alpha=1 score=")
+
+
+def test_a_nan_fold_score_is_left_out_not_read_as_a_ctrl_c():
+    """Only a Ctrl-C ends the walk: a scorer's NaN is one missing cell."""
+    X, y = moons()
+    calls = [0]
+
+    def nan_once(est, X_test, y_test):
+        calls[0] += 1
+        return np.nan if calls[0] == 2 else est.score(X_test, y_test)
+
+    est = BackpropClassifierCV(alphas=ALPHAS, cv=3, scoring=nan_once, **SMALL)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        est.fit(X, y)
+    assert calls[0] == 9  # every fold walked every λ
+    assert np.isnan(est.scores_[0, 1]) and np.isnan(est.scores_).sum() == 1
+    assert hasattr(est, "thetas_")  # refit, not kept from a fold
