@@ -511,8 +511,8 @@ class DaskPlacement(HostPlacement):
     def validation_placement(self, X_val):
         return input_placement(X_val)  # in memory, X_val stays there
 
-    def evaluator(self, loss, X, Y, sample_weight):
-        return _build(DaskCost, loss, X, Y, sample_weight)
+    def evaluator(self, network, X, Y, sample_weight):
+        return _build(DaskCost, network, X, Y, sample_weight)
 
     def hessian_product(self, loss, nn_params, X, Y, sample_weight):
         # The passes stay on the workers, one block of rows each.

@@ -21,7 +21,7 @@ import numpy as np
 
 from ._placement import placement_for
 from .backprop import check_activation, check_output_activation
-from .backprop._course import _LOSS_FROM_Z
+from .backprop._course import _LOSS_FROM_Z, Network
 
 
 class NetworkLoss:
@@ -66,11 +66,15 @@ class NetworkLoss:
         placement=None,
     ):
         self.placement = placement
-        self.layer_sizes = tuple(int(s) for s in layer_sizes)
-        self.activation = check_activation(activation)
-        self.output_activation = check_output_activation(output_activation)
-        self.alpha = float(alpha)
-        self.batch_size = batch_size
+        self.network = Network.of(
+            layer_sizes,
+            alpha,
+            check_activation(activation),
+            check_output_activation(output_activation),
+            batch_size,
+        )
+        self.layer_sizes, self.alpha, self.activation = self.network[:3]
+        self.output_activation, self.batch_size = self.network[3:]
         self._data = None
         self._evaluator = None
 
@@ -87,7 +91,7 @@ class NetworkLoss:
         data = (X, Y, sample_weight)
         if self._data is None or any(a is not b for a, b in zip(self._data, data)):
             placement = self._placement_of(X)
-            self._evaluator = placement.evaluator(self, X, Y, sample_weight)
+            self._evaluator = placement.evaluator(self.network, X, Y, sample_weight)
             self._data = data
         return self._evaluator
 

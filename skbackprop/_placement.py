@@ -2,8 +2,9 @@
 
 :func:`placement_for` is the one place that asks what kind of array ``X``
 is (:func:`input_placement` for an estimator's input, before validation).
-``fit`` asks once, at the start, and each prediction method once per call; from then on the estimators, the loss and the solver call the
-placement's methods and never test an array's type. Each placement owns what
+``fit`` asks once, at the start, and each prediction method once per call;
+from then on the estimators, the loss and the solver call the placement's
+methods and never test an array's type. Each placement owns what
 differs between its backends:
 
 * :data:`HOST` (:class:`HostPlacement`): numpy arrays and scipy sparse
@@ -90,20 +91,24 @@ class FitData(NamedTuple):
         )
 
 
-def _network_arguments(loss):
-    """The evaluators' keywords for ``loss``'s network, besides its sizes and λ."""
+def _network_arguments(network):
+    """The keywords of the public ``make_*`` functions for ``network``'s units."""
     return {
-        "activation": loss.activation,
-        "output_activation": loss.output_activation,
-        "batch_size": loss.batch_size,
+        "activation": network.activation,
+        "output_activation": network.output_activation,
+        "batch_size": network.batch_size,
     }
 
 
-def _build(make, loss, X, Y, sample_weight):
-    """The evaluator ``make`` builds for ``loss``'s network on this data."""
-    return make(
-        loss.layer_sizes, X, Y, loss.alpha, sample_weight, **_network_arguments(loss)
-    )
+def _build(make, network, X, Y, sample_weight):
+    """The evaluator ``make`` builds for ``network``
+    (:class:`~skbackprop.backprop._course.Network`) on this data.
+
+    By the public ``make_*`` functions, looked up in this module when called
+    (tests intercept the evaluations there).
+    """
+    sizes, alpha = network.layer_sizes, network.alpha
+    return make(sizes, X, Y, alpha, sample_weight, **_network_arguments(network))
 
 
 class HostPlacement:
@@ -207,20 +212,22 @@ class HostPlacement:
 
     # --- computing -----------------------------------------------------------
 
-    def evaluator(self, loss, X, Y, sample_weight):
-        """``nn_params -> (J, grad)`` of ``loss``'s network on this data."""
-        return _build(make_cost_function, loss, X, Y, sample_weight)
+    def evaluator(self, network, X, Y, sample_weight):
+        """``nn_params -> (J, grad)`` of ``network``'s cost on this data."""
+        return _build(make_cost_function, network, X, Y, sample_weight)
 
     def hessian_product(self, loss, nn_params, X, Y, sample_weight):
-        """``hessp(v) -> H v`` at ``nn_params``: the R-operator's passes, once."""
+        """``hessp(v) -> H v`` of ``loss`` at ``nn_params``: the R-operator's
+        passes, once (:meth:`NetworkLoss.evaluator` on the other placements)."""
+        network = loss.network
         return make_hessian_vector_product(
             nn_params,
-            loss.layer_sizes,
+            network.layer_sizes,
             X,
             Y,
-            loss.alpha,
+            network.alpha,
             sample_weight,
-            **_network_arguments(loss),
+            **_network_arguments(network),
         )
 
     def forward(self, thetas, X, activation):
@@ -319,8 +326,8 @@ class DevicePlacement(HostPlacement):
     def take_rows(self, X, indices):
         return self.xp.take(X, self.xp.asarray(indices, device=self.device), axis=0)
 
-    def evaluator(self, loss, X, Y, sample_weight):
-        return _build(make_array_api_cost_function, loss, X, Y, sample_weight)
+    def evaluator(self, network, X, Y, sample_weight):
+        return _build(make_array_api_cost_function, network, X, Y, sample_weight)
 
     def hessian_product(self, loss, nn_params, X, Y, sample_weight):
         # The device evaluator holds Y and the weights on the device.
