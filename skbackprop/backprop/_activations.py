@@ -52,15 +52,48 @@ def _relu_times_gradient_inplace(delta, a):
 
 
 def _sigmoid_xp(z, xp):
-    """``g(z) = 1 / (1 + exp(-z))`` in any Array API namespace.
+    """``g(z) = 1 / (1 + exp(-z))`` in any Array API namespace; overwrites ``z``.
 
-    Four elementwise passes, as the fast evaluator's (on a GPU they, not the
-    arithmetic, cost the time). ``exp(-z)`` overflows to ``inf`` for very
-    negative ``z`` and ``g`` is then 0 exactly; numpy-backed namespaces
-    (array-api-strict) would warn of it, so their warning is silenced.
+    Four elementwise passes, as the fast evaluator's, three of them in place:
+    only ``exp`` makes a new array. A new array of a layer's size is the cost
+    on a CPU (its pages are faulted in afresh), the passes over it on a GPU.
+    ``x **= -1`` is the reciprocal, the same number as ``1 / x``. ``exp(-z)``
+    overflows to ``inf`` for very negative ``z`` and ``g`` is then 0 exactly;
+    numpy-backed namespaces (array-api-strict) would warn of it, so their
+    warning is silenced.
     """
+    z *= -1.0
     with np.errstate(over="ignore"):
-        return 1.0 / (1.0 + xp.exp(-z))
+        a = xp.exp(z)
+    a += 1.0
+    a **= -1.0
+    return a
+
+
+def _relu_xp(z, xp):
+    """``max(z, 0)`` as ``(z + |z|) / 2``, exactly; one new array."""
+    a = xp.abs(z)
+    a += z
+    a *= 0.5
+    return a
+
+
+def _sigmoid_times_gradient_xp(delta, a, xp):
+    """``delta <- delta .* a (1 - a)`` in place, overwriting ``a``."""
+    delta *= a
+    a *= -1.0
+    a += 1.0
+    delta *= a
+    return delta
+
+
+def _tanh_times_gradient_xp(delta, a, xp):
+    """``delta <- delta .* (1 - a^2)`` in place, overwriting ``a``."""
+    a *= a
+    a *= -1.0
+    a += 1.0
+    delta *= a
+    return delta
 
 
 @dataclass(frozen=True)
@@ -69,7 +102,9 @@ class _Unit:
 
     The derivatives are written once, for any Array API namespace ``xp``
     (numpy's by default; the GPU backend, :mod:`skbackprop.backprop._array_api`,
-    passes its own); ``g_xp`` is ``g`` in such a namespace.
+    passes its own); ``g_xp`` is ``g`` in such a namespace and
+    ``times_gradient_xp`` the backward step there, both working in place where
+    the standard's operators allow (the device evaluator's arrays are its own).
     """
 
     g: object  # g(z, out=None)
@@ -77,7 +112,8 @@ class _Unit:
     gradient_from_a: object  # g'(z) from a = g(z), (a, xp=numpy)
     second_derivative_from_a: object  # g''(z) from a = g(z), (a, xp=numpy)
     times_gradient_inplace: object  # delta <- delta .* g'(z), overwriting a
-    g_xp: object  # g(z, xp)
+    g_xp: object  # g(z, xp), which may overwrite z
+    times_gradient_xp: object  # delta .* g'(z), (delta, a, xp); may overwrite both
 
 
 _UNITS = {
@@ -88,6 +124,7 @@ _UNITS = {
         second_derivative_from_a=lambda a, xp=_np_xp: a * (1.0 - a) * (1.0 - 2.0 * a),
         times_gradient_inplace=_sigmoid_times_gradient_inplace,
         g_xp=_sigmoid_xp,
+        times_gradient_xp=_sigmoid_times_gradient_xp,
     ),
     "tanh": _Unit(
         g=lambda z, out=None: np.tanh(z, out=out),
@@ -96,6 +133,7 @@ _UNITS = {
         second_derivative_from_a=lambda a, xp=_np_xp: -2.0 * a * (1.0 - a * a),
         times_gradient_inplace=_tanh_times_gradient_inplace,
         g_xp=lambda z, xp: xp.tanh(z),
+        times_gradient_xp=_tanh_times_gradient_xp,
     ),
     "relu": _Unit(
         g=lambda z, out=None: np.maximum(z, 0, out=out),
@@ -104,7 +142,8 @@ _UNITS = {
         # The derivative of a step: zero wherever it exists.
         second_derivative_from_a=lambda a, xp=_np_xp: xp.zeros_like(a),
         times_gradient_inplace=_relu_times_gradient_inplace,
-        g_xp=lambda z, xp: 0.5 * (z + xp.abs(z)),  # max(z, 0), exactly
+        g_xp=_relu_xp,
+        times_gradient_xp=lambda delta, a, xp: delta * xp.astype(a > 0, a.dtype),
     ),
 }
 

@@ -148,12 +148,23 @@ def _roll_transposed(params, shapes, xp):
 
 
 def _affine(a, theta_t):
-    """``a @ Theta^T[1:] + Theta^T[0]``: the course's ``Theta [1; a]``, row-wise."""
-    return a @ theta_t[1:, :] + theta_t[0, :]
+    """``a @ Theta^T[1:] + Theta^T[0]``: the course's ``Theta [1; a]``, row-wise.
+
+    The bias is added in place: the product is a new array, and a second one
+    of the layer's size would cost as much again (see :func:`_forward`).
+    """
+    z = a @ theta_t[1:, :]
+    z += theta_t[0, :]
+    return z
 
 
 def _forward(thetas_t, X, unit_, xp):
-    """``[a(1), ..., a(L-1)]`` and ``z(L)``, as :func:`forward_propagate`."""
+    """``[a(1), ..., a(L-1)]`` and ``z(L)``, as :func:`forward_propagate`.
+
+    Each ``z(l)`` is this function's own and the units are applied over it in
+    place where they can (``g_xp``): on a CPU each new ``m``-row array costs
+    its page faults, more than the arithmetic of a pass over it.
+    """
     activations = [X]
     z = _affine(X, thetas_t[0])
     for theta_t in thetas_t[1:]:
@@ -417,11 +428,17 @@ class ArrayAPICost:
         biases, weights = [], []
         for i in range(len(thetas) - 1, -1, -1):
             a = activations[i]
-            biases.append(xp.sum(delta, axis=0, dtype=acc))
+            # The bias column sums in the compute dtype, as the product
+            # a(l)^T d(l+1) does the rest: a sum in acc_dtype would first copy
+            # d(l+1) to float64, a new array twice its size, for a rounding
+            # below the product's (PyTorch and CuPy sum float32 pairwise).
+            biases.append(xp.astype(xp.sum(delta, axis=0), acc, copy=False))
             weights.append(xp.astype(a.T @ delta, acc, copy=False))
             if i > 0:
-                # d(l) = (d(l+1) Theta(l)[:, 1:]) .* g'(z(l)), g' from a(l).
-                delta = (delta @ thetas[i][1:, :].T) * self.unit.gradient_from_a(a, xp)
+                # d(l) = (d(l+1) Theta(l)[:, 1:]) .* g'(z(l)), g' from a(l),
+                # in place: a(l) is not needed again.
+                back = delta @ thetas[i][1:, :].T
+                delta = self.unit.times_gradient_xp(back, a, xp)
         return data_cost, biases[::-1], weights[::-1]
 
     def _rows(self, start, stop):
