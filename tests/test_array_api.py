@@ -217,6 +217,32 @@ def test_saturated_units_stay_finite_and_quiet(backend, problem):
     np.testing.assert_allclose(grad, grad_fast, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("activation", ["sigmoid", "tanh", "relu"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_passes_in_place_leave_the_callers_arrays_alone(
+    backend, problem, activation, dtype
+):
+    # The passes overwrite their own arrays in place (z(l), a(l), the
+    # deltas), never X, Y, the weights or the parameters handed in. Given in
+    # the compute dtype on the device, these are used as they are, uncopied.
+    layer_sizes, X, Y, w, params = problem
+    X_dev, Y_dev = backend(X.astype(dtype)), backend(Y.astype(dtype))
+    w_dev = backend(w)
+    thetas_dev = [backend(t.astype(dtype)) for t in roll(params, layer_sizes)]
+    before = [_host(a).copy() for a in (X_dev, Y_dev, w_dev, *thetas_dev)]
+    for batch_size in (None, 16):
+        fun = make_array_api_cost_function(
+            layer_sizes, X_dev, Y_dev, 1.0, w_dev, activation, batch_size=batch_size
+        )
+        fun(params)
+        fun.data_sums(fun.to_device(params))
+        fun.hessian_product(params)(np.ones_like(params))
+    array_api_module.array_api_forward(thetas_dev, X_dev, activation)
+    after = [_host(a) for a in (X_dev, Y_dev, w_dev, *thetas_dev)]
+    for old, new in zip(before, after):
+        np.testing.assert_array_equal(new, old)
+
+
 def test_bad_shapes_are_refused(problem):
     layer_sizes, X, Y, w, params = problem
     X_dev = xps.asarray(X)

@@ -18,12 +18,19 @@ step is ``z(l+1) = a(l) @ Theta(l)^T[1:] + Theta(l)^T[0]`` with one example
 per row, as in the reference.
 
 Precision. ``X``'s floating dtype is the compute dtype (float32 stays
-float32; other dtypes compute in float64). Sums over examples are
-accumulated in float64 where the device has it, in float32 where it does not
-(Apple's MPS), and so are the parameters on the device. The course's last
-steps, dividing the sums by ``m`` and adding the penalty, are the numpy
-path's own (``cost_from_sums``, ``hessian_product_from_sum``), in float64 on
-the host.
+float32; other dtypes compute in float64). Within a chunk of rows the
+gradient's sums over examples are the compute dtype's (the products
+``a(l)^T d(l+1)`` and the bias column's sums); the examples' costs, and the
+sums of the chunks, are accumulated in float64 where the device has it, in
+float32 where it does not (Apple's MPS), and so are the parameters on the
+device. The course's last steps, dividing the sums by ``m`` and adding the
+penalty, are the numpy path's own (``cost_from_sums``,
+``hessian_product_from_sum``), in float64 on the host.
+
+Memory. The passes overwrite their own ``m``-row arrays in place where the
+standard's operators allow (``+=``, ``*=``, ``**=``): on a CPU a new array
+of that size costs its page faults, more than a pass over it. ``X``, ``Y``,
+the weights and the parameters handed in are never written.
 
 Transfers. The optimizer's parameter vector lives on the host (numpy,
 float64). Each evaluation moves it to the device and the gradient back,
@@ -430,8 +437,10 @@ class ArrayAPICost:
             a = activations[i]
             # The bias column sums in the compute dtype, as the product
             # a(l)^T d(l+1) does the rest: a sum in acc_dtype would first copy
-            # d(l+1) to float64, a new array twice its size, for a rounding
-            # below the product's (PyTorch and CuPy sum float32 pairwise).
+            # d(l+1) to float64, a new array twice its size. PyTorch and CuPy
+            # sum float32 in a tree, within the product's rounding; numpy
+            # (array-api-strict, a test namespace) adds row after row, a
+            # larger float32 rounding, still far inside the tests' tolerance.
             biases.append(xp.astype(xp.sum(delta, axis=0), acc, copy=False))
             weights.append(xp.astype(a.T @ delta, acc, copy=False))
             if i > 0:
