@@ -30,7 +30,9 @@ penalty, are the numpy path's own (``cost_from_sums``,
 Memory. The passes overwrite their own ``m``-row arrays in place where the
 standard's operators allow (``+=``, ``*=``, ``**=``): on a CPU a new array
 of that size costs its page faults, more than a pass over it. ``X``, ``Y``,
-the weights and the parameters handed in are never written.
+the weights and the parameters handed in are never written. Every result is
+taken from the operators' values, so in a namespace whose arrays cannot be
+written, where Python turns ``x *= y`` into ``x = x * y``, it is the same.
 
 Transfers. The optimizer's parameter vector lives on the host (numpy,
 float64). Each evaluation moves it to the device and the gradient back,
