@@ -22,10 +22,10 @@ float32; other dtypes compute in float64). Within a chunk of rows the
 gradient's sums over examples are the compute dtype's (the products
 ``a(l)^T d(l+1)`` and the bias column's sums); the examples' costs, and the
 sums of the chunks, are accumulated in float64 where the device has it, in
-float32 where it does not (Apple's MPS), and so are the parameters on the
-device. The course's last steps, dividing the sums by ``m`` and adding the
-penalty, are the numpy path's own (``cost_from_sums``,
-``hessian_product_from_sum``), in float64 on the host.
+float32 where it does not (Apple's MPS). The parameters are rounded to the
+compute dtype on the host, before they cross. The course's last steps,
+dividing the sums by ``m`` and adding the penalty, are the numpy path's own
+(``cost_from_sums``, ``hessian_product_from_sum``), in float64 on the host.
 
 Memory. The passes overwrite their own ``m``-row arrays in place where the
 standard's operators allow (``+=``, ``*=``, ``**=``): on a CPU a new array
@@ -35,9 +35,9 @@ taken from the operators' values, so in a namespace whose arrays cannot be
 written, where Python turns ``x *= y`` into ``x = x * y``, it is the same.
 
 Transfers. The optimizer's parameter vector lives on the host (numpy,
-float64). Each evaluation moves it to the device and the gradient back,
-nothing else: ``X``, ``Y`` and the weights stay on the device, rows a chunk
-at a time with ``batch_size``.
+float64). Each evaluation moves it to the device (in the compute dtype) and
+the gradient back, nothing else: ``X``, ``Y`` and the weights stay on the
+device, rows a chunk at a time with ``batch_size``.
 """
 
 import numpy as np
@@ -324,8 +324,8 @@ class ArrayAPICost:
     xp, device
         ``X``'s namespace and device.
     dtype, acc_dtype
-        The compute dtype (``X``'s) and the accumulation dtype (float64 where
-        the device has it): the parameters on the device are in ``acc_dtype``.
+        The compute dtype (``X``'s), that of the parameters on the device
+        too, and the accumulation dtype (float64 where the device has it).
     """
 
     def __init__(self, network, X, Y, sample_weight):
@@ -377,10 +377,15 @@ class ArrayAPICost:
     # -- transfers ---------------------------------------------------------
 
     def to_device(self, nn_params):
-        """The host parameter vector on the device, in ``acc_dtype`` (one copy)."""
+        """The host parameter vector on the device, in the compute dtype (one copy).
+
+        Rounded to float32 on the host, where it is one cheap pass, for the
+        same numbers as on the device: half the bytes cross, and no casts run
+        there (each a kernel on a GPU, a parallel region on a CPU).
+        """
         params = np.asarray(nn_params)
         _check_n_params(params, self.layer_sizes, self.n_params)
-        return to_namespace(params, self.xp, self.device, self.acc_dtype)
+        return to_namespace(params, self.xp, self.device, self.dtype)
 
     def __call__(self, nn_params):
         """``(J, grad)`` at the host vector ``nn_params``: one copy each way.
@@ -402,7 +407,9 @@ class ArrayAPICost:
         """The data term's sums at the device vector ``params``, on the device.
 
         ``(sum_i w_i cost_i, Delta)``, ``Delta`` unrolled as :func:`unroll`
-        does, not yet divided by ``m`` and without the penalty.
+        does, not yet divided by ``m`` and without the penalty. With one chunk
+        ``Delta`` is in the compute dtype (the host casts it, exactly); the
+        sums of several chunks add up in ``acc_dtype``.
         """
         xp = self.xp
         thetas = [
@@ -414,6 +421,9 @@ class ArrayAPICost:
         for start, stop in self.chunks:
             cost, biases, weights = self._chunk(thetas, start, stop)
             data_cost = data_cost + cost
+            if len(self.chunks) > 1:
+                biases = [xp.astype(b, self.acc_dtype) for b in biases]
+                weights = [xp.astype(w, self.acc_dtype) for w in weights]
             if bias_sums is None:
                 bias_sums, weight_sums = biases, weights
             else:
@@ -424,9 +434,9 @@ class ArrayAPICost:
     def _chunk(self, thetas, start, stop):
         """Forward and backward over rows ``start:stop``.
 
-        Returns their data cost, and per layer the sums over these rows of
-        ``d(l+1)`` (the bias column) and of ``a(l)^T d(l+1)`` (the rest of
-        ``Delta(l)^T``), in ``acc_dtype``.
+        Returns their data cost (in ``acc_dtype``), and per layer the sums
+        over these rows of ``d(l+1)`` (the bias column) and of
+        ``a(l)^T d(l+1)`` (the rest of ``Delta(l)^T``), in the compute dtype.
         """
         xp, acc = self.xp, self.acc_dtype
         X, Y, w, w_acc = self._rows(start, stop)
@@ -443,8 +453,8 @@ class ArrayAPICost:
             # sum float32 in a tree, within the product's rounding; numpy
             # (array-api-strict, a test namespace) adds row after row, a
             # larger float32 rounding, still far inside the tests' tolerance.
-            biases.append(xp.astype(xp.sum(delta, axis=0), acc, copy=False))
-            weights.append(xp.astype(a.T @ delta, acc, copy=False))
+            biases.append(xp.sum(delta, axis=0))
+            weights.append(a.T @ delta)
             if i > 0:
                 # d(l) = (d(l+1) Theta(l)[:, 1:]) .* g'(z(l)), g' from a(l),
                 # in place: a(l) is not needed again.
@@ -481,17 +491,13 @@ class ArrayAPICost:
         chunk at a time.
         """
         xp = self.xp
-        thetas64 = _roll_transposed(self.to_device(nn_params), self.shapes, xp)
-        thetas = [xp.astype(t, self.dtype, copy=False) for t in thetas64]
+        thetas = _roll_transposed(self.to_device(nn_params), self.shapes, xp)
         shared = (
             self._passes(thetas, *self.chunks[0]) if len(self.chunks) == 1 else None
         )
 
         def hvp(v):
-            vs = [
-                xp.astype(t, self.dtype, copy=False)
-                for t in _roll_transposed(self.to_device(v), self.shapes, xp)
-            ]
+            vs = _roll_transposed(self.to_device(v), self.shapes, xp)
             bias_sums = weight_sums = None
             for start, stop in self.chunks:
                 passes = (
