@@ -250,11 +250,11 @@ def require(module, quick, why=None):
     try:
         return importlib.import_module(module)
     except ImportError:
-        message = f"skipped: needs {module}" + (f" ({why})" if why else "")
+        message = f"needs {module}" + (f" ({why})" if why else "")
         if quick:
-            print(message)
+            print(f"skipped: {message}")
             sys.exit(0)
-        sys.exit(message)
+        sys.exit(f"{Path(sys.argv[0]).name}: {message}")
 
 
 def json_path(name, quick, given=None):

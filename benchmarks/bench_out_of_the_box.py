@@ -16,7 +16,7 @@ the box" and of the README)::
 
     python benchmarks/bench_out_of_the_box.py              # the table
     python benchmarks/bench_out_of_the_box.py --repeats 3
-    python benchmarks/bench_out_of_the_box.py --quick      # 1,000 stand-in rows, 25 units
+    python benchmarks/bench_out_of_the_box.py --quick      # 1,000 rows, 25 units
 """
 
 import statistics
