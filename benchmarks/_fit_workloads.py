@@ -8,7 +8,9 @@ Shared by ``bench_same_cost.py``, ``bench_scaling.py``,
   **W2** MNIST (8,000 training and 2,000 test rows of the test set, pixels /
   255, hidden ``(100,)``; a ``--quick`` run without ``--data`` uses a
   generated stand-in), **W3** synthetic 60,000 x 784 (``make_classification``,
-  10 classes, hidden ``(256, 128)``);
+  10 classes, hidden ``(256, 128)``, 10,000 more rows to test on); ``--quick``
+  shrinks each (W1 20 iterations, W2 1,000 rows and 10, W3 1,000 + 1,000
+  rows and 3);
 * the two estimators on the course's cost: BackpropClassifier and
   ``MLPClassifier(solver="lbfgs", activation="logistic")`` given one-hot
   targets, ``alpha=1``, ``tol=0`` (the latter counting its evaluations);
@@ -51,8 +53,8 @@ def workload_data(name, data_dir, quick=False):
             (10 if quick else 100),
         )
     if name == "W3":
-        m = 2000 if quick else 60000
-        X, y = synthetic(m + 10000)
+        m, m_test = (1000, 1000) if quick else (60000, 10000)
+        X, y = synthetic(m + m_test)
         return X[:m], y[:m], X[m:], y[m:], (256, 128), 3 if quick else 20
     raise ValueError(name)
 

@@ -1,7 +1,8 @@
 """The full-batch fit on a Dask cluster against the in-memory fit, one run.
 
 On a ``LocalCluster`` of two worker processes of one thread each (the
-scheduler runs in this process, as a client's does next to a real cluster):
+scheduler runs in this process, as a client's does next to a real cluster;
+a ``--quick`` run's workers are two threads in it, which start faster):
 
 1. **Time per evaluation** of the cost and gradient at 60,000 x 784, hidden
    ``(100,)``, 10 classes (the MNIST test set tiled six times, or synthetic
@@ -137,7 +138,7 @@ def per_evaluation(m, number, data_dir, quick):
             make_cost_function(layer_sizes, X, Y, 1.0), params, number
         )
     with (
-        local_cluster() as cluster,
+        local_cluster(processes=not quick) as cluster,
         distributed.Client(cluster) as client,
         warnings.catch_warnings(),
     ):
@@ -171,7 +172,7 @@ def per_evaluation(m, number, data_dir, quick):
 # ---------------------------------------------------------------------------
 
 
-def small_overhead(number, block_counts, m=2048):
+def small_overhead(number, block_counts, m=2048, processes=True):
     import dask.array as da
     import distributed
 
@@ -185,7 +186,7 @@ def small_overhead(number, block_counts, m=2048):
     params = unroll(init_thetas(layer_sizes, random_state=0))
     in_memory = time_evaluations(make_cost_function(layer_sizes, X, Y, 1.0), params, 50)
     rows = []
-    with local_cluster() as cluster, distributed.Client(cluster):
+    with local_cluster(processes) as cluster, distributed.Client(cluster):
         for n_blocks in block_counts:
             Xd = da.from_array(X, chunks=(m // n_blocks, 64)).persist()
             Yd = da.from_array(Y, chunks=(m // n_blocks, 10)).persist()
@@ -221,7 +222,7 @@ def memory_child(spec, queue):
     from skbackprop import BackpropClassifier
 
     m, n = spec["m"], 784
-    with local_cluster() as cluster, distributed.Client(cluster):
+    with local_cluster(spec["processes"]) as cluster, distributed.Client(cluster):
         X = da.random.default_rng(0).random((m, n), chunks=(m // 8, n))
         y = da.random.default_rng(1).integers(0, 10, m, chunks=m // 8)
         clf = BackpropClassifier(hidden_layer_sizes=(25,), max_iter=3, random_state=0)
@@ -251,10 +252,11 @@ def memory_child(spec, queue):
         )
 
 
-def client_memory(m):
+def client_memory(m, processes=True):
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
-    child = context.Process(target=memory_child, args=({"m": m}, queue))
+    spec = {"m": m, "processes": processes}
+    child = context.Process(target=memory_child, args=(spec, queue))
     child.start()
     result = queue.get()
     child.join()
@@ -371,9 +373,9 @@ def main(argv=None):
         4000 if quick else 60000, 3 if quick else 10, args.data, quick
     )
     results["small_overhead"] = small_overhead(
-        5 if quick else 30, (2, 4) if quick else (2, 4, 8, 16, 32)
+        5 if quick else 30, (2, 4) if quick else (2, 4, 8, 16, 32), 2048, not quick
     )
-    results["client_memory"] = client_memory(8000 if quick else 340000)
+    results["client_memory"] = client_memory(8000 if quick else 340000, not quick)
     results["paper_estimate"] = paper_estimate(
         results["per_evaluation"], results["small_overhead"]
     )

@@ -16,7 +16,7 @@ the box" and of the README)::
 
     python benchmarks/bench_out_of_the_box.py              # the table
     python benchmarks/bench_out_of_the_box.py --repeats 3
-    python benchmarks/bench_out_of_the_box.py --quick      # 1,000 rows, 25 units
+    python benchmarks/bench_out_of_the_box.py --quick      # 500 rows, 25 units
 """
 
 import statistics
@@ -117,22 +117,24 @@ def print_out_of_the_box(rows, names, source):
 
 def main(argv=None):
     parser = make_parser(
-        __doc__, "a smoke run: 1,000 rows, 25 units, 20 iterations at most"
+        __doc__, "a smoke run: 500 rows, 25 units, 10 iterations at most"
     )
     add_data_argument(parser)
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--json", default=None, help="results file")
     args = parser.parse_args(argv)
     X, y, X_test, y_test, _, _ = workload_data("W2", args.data, args.quick)
+    if args.quick:
+        X, y = X[:500], y[:500]
     source = "the MNIST test set"
     if args.quick:
-        source = "a quick run's 1,000 rows, max_iter=20" + (
+        source = "a quick run's 500 rows, max_iter=10" + (
             ", a generated stand-in" if args.data is None else ""
         )
     result = {"environment": print_environment(), "args": vars(args)}
     start = time.perf_counter()
     widths = [(25,)] if args.quick else [(25,), (100,)]
-    max_iter = 20 if args.quick else None
+    max_iter = 10 if args.quick else None
     rows = [
         one_width(hidden, (X, y, X_test, y_test), args.repeats, max_iter)
         for hidden in widths

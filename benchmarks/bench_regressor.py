@@ -165,7 +165,7 @@ def fit_kind(kind, X, y, max_iter):
 
 
 def fit_time_row(data_dir, quick, repeats):
-    n_rows, max_iter = (1000, 10) if quick else (8000, 100)
+    n_rows, max_iter = (500, 5) if quick else (8000, 100)
     X, y = mnist_digit_values(data_dir, n_rows, quick)
     times = {"ours": [], "mlp": [], "ours1": [], "mlp1": []}
     for _ in range(repeats):

@@ -228,7 +228,7 @@ def run_workload(name, dtype, args):
     row["fit_ratio_vs_mlp"] = f["ours"] / f["mlp"]
     row["fit_ratio_vs_mlp_best"] = f["ours"] / f["mlp_best"]
     row["per_eval_in_fit_ms"] = {k: 1e3 * f[k] / info[k]["n_evals"] for k in info}
-    number = {"W1": 20, "W2": 5, "W3": 1}[name]
+    number = 2 if args.quick else {"W1": 20, "W2": 5, "W3": 1}[name]
     repeats = min(args.repeats, 2) if name == "W3" else args.repeats
     ev = row["eval_ms"] = evaluation_level(X, y, hidden, number, repeats)
     row["eval_over_floor"] = ev["ours"] / ev["floor_same_threads"]

@@ -46,7 +46,7 @@ from _harness import (
 from skbackprop.backprop import init_thetas, make_cost_function, unroll
 
 
-def time_one_size(X, Y, h):
+def time_one_size(X, Y, h, quick=False):
     """Best-of-repeats ms of ours and the floor on 1 and all threads."""
     n_cpu = os.cpu_count()
     m = X.shape[0]
@@ -56,6 +56,8 @@ def time_one_size(X, Y, h):
     floor = gemm_floor_fn(X, layer_sizes)
     small = m * h < 5e6
     number, repeats = (5, 2) if small else (1, 3)
+    if quick:
+        number, repeats = 2, 1
     times = {}
     for _ in range(repeats):
         for t in (1, n_cpu):
@@ -70,7 +72,7 @@ def time_one_size(X, Y, h):
     return ms_, threads
 
 
-def evaluation_table(ms, widths):
+def evaluation_table(ms, widths, quick=False):
     n_cpu = os.cpu_count()
     X_all, y_all = synthetic(max(ms))
     X_all = np.ascontiguousarray(X_all)
@@ -84,7 +86,7 @@ def evaluation_table(ms, widths):
     for m in ms:
         X, Y = X_all[:m], one_hot(y_all[:m], np.arange(10))
         for h in widths:
-            ms_, threads = time_one_size(X, Y, h)
+            ms_, threads = time_one_size(X, Y, h, quick)
             ratio = ms_[f"ours{threads}"] / ms_[f"floor{threads}"]
             print(
                 f"{m:>8}{h:>8}{ms_['ours1']:>10.2f}{ms_[f'ours{n_cpu}']:>10.2f}"
@@ -130,11 +132,11 @@ def main(argv=None):
     result = {"environment": print_environment(), "args": vars(args)}
     start = time.perf_counter()
     if args.quick:
-        ms, widths, mem_ms = [1000, 4000], [25, 100], [5000]
+        ms, widths, mem_ms = [1000, 2000], [25, 100], [2000]
     else:
         ms, widths = [1000, 4000, 15000, 60000, 240000], [25, 100, 256]
         mem_ms = [60000, 120000, 240000]
-    result["time_per_evaluation"] = evaluation_table(ms, widths)
+    result["time_per_evaluation"] = evaluation_table(ms, widths, args.quick)
     if not args.no_memory:
         result["peak_memory"] = memory_table(mem_ms)
     result["seconds"] = time.perf_counter() - start

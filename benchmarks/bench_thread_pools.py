@@ -72,6 +72,8 @@ def one_workload(name, args, controller, np_paths, sp_paths):
     fun = make_cost_function(layer_sizes, X, Y, ALPHA)
     p0 = unroll(init_thetas(layer_sizes, random_state=0))
     number, iters = (20, 30) if name == "W1" else (5, 10)
+    if args.quick:
+        number, iters = 2, 5
     times = {}
     for _ in range(args.repeats):
         for nt_np, nt_sp in PAIRS:
