@@ -90,7 +90,8 @@ def workload(data_dir, rows, seed=0):
         return X, y, f"MNIST test set tiled to {rows} rows, jittered ({data_dir})"
     X = rng.random((rows, 784), dtype=np.float32)
     y = np.argmax(X @ rng.standard_normal((784, 10)).astype(np.float32), axis=1)
-    return X, y.astype(np.int64), f"synthetic, {rows} rows (no MNIST in {data_dir})"
+    where = "--quick" if data_dir is None else f"no MNIST in {data_dir}"
+    return X, y.astype(np.int64), f"synthetic, {rows} rows ({where})"
 
 
 # ---------------------------------------------------------------------------
