@@ -16,7 +16,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.class_weight import compute_sample_weight
 
-import skbackprop._loss as loss_module
+import skbackprop._placement as placement_module
 import skbackprop._solver as solver_module
 from skbackprop import BackpropClassifier
 from skbackprop._compat import HAS_SKLEARN_CALLBACKS
@@ -515,7 +515,7 @@ def test_max_fun_limits_evaluations(iris, solver):
 def test_n_fun_evals_counts_every_cost_evaluation(iris, monkeypatch):
     X, y = iris
     calls = []
-    original = loss_module.make_cost_function
+    original = placement_module.make_cost_function
 
     def counting_factory(*args, **kwargs):
         fun = original(*args, **kwargs)
@@ -526,7 +526,7 @@ def test_n_fun_evals_counts_every_cost_evaluation(iris, monkeypatch):
 
         return counting
 
-    monkeypatch.setattr(loss_module, "make_cost_function", counting_factory)
+    monkeypatch.setattr(placement_module, "make_cost_function", counting_factory)
     clf = BackpropClassifier(hidden_layer_sizes=(3,), random_state=0).fit(X, y)
     assert clf.n_fun_evals_ == len(calls) > clf.n_iter_
 
@@ -786,7 +786,7 @@ def test_interrupt_with_early_stopping_keeps_best_validation_weights(
 @pytest.mark.parametrize("solver", ["Newton-CG", "trust-ncg", "TNC"])
 def test_non_finite_cost_is_a_clear_error_for_new_solvers(iris, monkeypatch, solver):
     X, y = iris
-    real = loss_module.make_cost_function
+    real = placement_module.make_cost_function
     calls = [0]
 
     def nan_after_three(*args, **kwargs):
@@ -799,7 +799,7 @@ def test_non_finite_cost_is_a_clear_error_for_new_solvers(iris, monkeypatch, sol
 
         return wrapped
 
-    monkeypatch.setattr(loss_module, "make_cost_function", nan_after_three)
+    monkeypatch.setattr(placement_module, "make_cost_function", nan_after_three)
     clf = BackpropClassifier(hidden_layer_sizes=(3,), solver=solver, random_state=0)
     with pytest.raises(ValueError, match="became NaN or infinite"):
         clf.fit(X, y)

@@ -26,7 +26,7 @@ from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_info, threadpool_limits
 
 import skbackprop._blas as blas_module
-import skbackprop._loss as loss_module
+import skbackprop._placement as placement_module
 import skbackprop._solver as solver_module
 from skbackprop import BackpropClassifier
 from skbackprop.backprop import cost_function, init_thetas, unroll
@@ -631,9 +631,9 @@ def test_fit_on_extreme_data_gives_finite_model_or_scale_error(scale, hidden, al
 
 def _patch_cost(monkeypatch, wrap):
     """Make fit's cost function ``wrap(cost)``, ``cost(params) -> (J, grad)``."""
-    real = loss_module.make_cost_function
+    real = placement_module.make_cost_function
     monkeypatch.setattr(
-        loss_module,
+        placement_module,
         "make_cost_function",
         lambda *args, **kwargs: wrap(real(*args, **kwargs)),
     )

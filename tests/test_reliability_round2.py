@@ -32,7 +32,7 @@ from threadpoolctl import ThreadpoolController, threadpool_info
 
 import skbackprop._base as base_module
 import skbackprop._blas as blas_module
-import skbackprop._loss as loss_module
+import skbackprop._placement as placement_module
 import skbackprop._solver as solver_module
 from skbackprop import BackpropClassifier
 from skbackprop._compat import HAS_SKLEARN_CALLBACKS
@@ -48,9 +48,9 @@ def iris_scaled():
 
 def _patch_cost(monkeypatch, wrap):
     """Make fit's cost function ``wrap(cost)``, ``cost(params) -> (J, grad)``."""
-    real = loss_module.make_cost_function
+    real = placement_module.make_cost_function
     monkeypatch.setattr(
-        loss_module,
+        placement_module,
         "make_cost_function",
         lambda *args, **kwargs: wrap(real(*args, **kwargs)),
     )

@@ -17,7 +17,7 @@ from sklearn.datasets import load_digits, load_iris, make_moons
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.preprocessing import StandardScaler
 
-import skbackprop._loss as loss_module
+import skbackprop._placement as placement_module
 import skbackprop._solver as solver_module
 from skbackprop import BackpropClassifier, BackpropRegressor
 from skbackprop._compat import HAS_SKLEARN_CALLBACKS
@@ -318,13 +318,13 @@ def test_a_stuck_optimizer_is_warned_about_not_silently_stopped(monkeypatch, dig
     # A gradient pointing uphill: trust-ncg rejects every step and J stays
     # put. The plateau rule sees no fall at all and says so.
     X, y = digits
-    real = loss_module.make_cost_function
+    real = placement_module.make_cost_function
 
     def uphill(*args, **kwargs):
         cost = real(*args, **kwargs)
         return lambda p: (cost(p)[0], -cost(p)[1])
 
-    monkeypatch.setattr(loss_module, "make_cost_function", uphill)
+    monkeypatch.setattr(placement_module, "make_cost_function", uphill)
     clf = BackpropClassifier(hidden_layer_sizes=(3,), solver="trust-ncg", tol=1e-3)
     with pytest.warns(ConvergenceWarning, match="J did not decrease"):
         clf.set_params(random_state=0).fit(X[:300], y[:300])
