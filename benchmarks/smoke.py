@@ -86,7 +86,7 @@ def main(argv=None):
     begin = time.perf_counter()
     for name in names:
         status, seconds, output = run_one(name, args.timeout)
-        print(f"{status:<32} {seconds:6.1f} s  {name}", flush=True)
+        print(f"{seconds:6.1f} s  {name:<28} {status}", flush=True)
         if not (status == "ok" or status.startswith("skipped:")):
             failures.append(name)
             print("    " + output[-4000:].replace("\n", "\n    "))
