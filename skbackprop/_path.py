@@ -104,8 +104,10 @@ def walk_fold(base, X, y, metadata, fold, alphas, scorer, window, verbose=0):
     ``fold`` is ``(k, (train, test))``; ``window``, the ``n_iter_no_change``
     of the warm-started fits (None: ``base``'s); with ``verbose``, a line per λ.
     Returns ``(scores, n_iter, fit_time, snapshots, interrupted)``, the first
-    four indexed like ``alphas`` (NaN or None where a Ctrl-C ended the walk);
-    ``snapshots`` are the fitted networks, for the refit to start from.
+    four indexed like ``alphas`` (NaN or None where a Ctrl-C ended the walk,
+    or where the fold's test rows all weigh 0 and so say nothing of any λ: it
+    is not walked); ``snapshots`` are the fitted networks, for the refit to
+    start from.
     """
     k, (train, test) = fold
     est = copy.deepcopy(base).set_params(warm_start=True)
@@ -119,6 +121,9 @@ def walk_fold(base, X, y, metadata, fold, alphas, scorer, window, verbose=0):
     n = len(alphas)
     scores, n_iter, fit_time = np.full(n, np.nan), np.zeros(n, int), np.zeros(n)
     snapshots, interrupted = [None] * n, False
+    test_weights = score_params.get("sample_weight")
+    if test_weights is not None and not np.sum(test_weights) > 0:
+        return scores, n_iter, fit_time, snapshots, interrupted
     for j in range(n - 1, -1, -1):
         start = time.perf_counter()
         est.set_params(alpha=alphas[j]).fit(X_train, y_train, **fit_params)
