@@ -40,9 +40,11 @@ from sklearn.utils.validation import (
 
 from ._base import _unchanged_on_error
 from ._classifier import BackpropClassifier
+from ._dispatch import follow
 from ._regressor import BackpropRegressor
 from ._solver import auto_tol
 from ._validation import check_params, check_sample_weight
+from .backprop._array_api import to_numpy
 
 #: ``alphas=n``: n values from 10**1.5 down to 10**-3, times the cost scale
 #: (1 for the classifier, the targets' variance for the regressor): the range
@@ -259,7 +261,7 @@ class _AlphaPath:
         n_iter = np.array([w[1] for w in walks])
         fit_time = np.array([w[2] for w in walks])
         index = choose_alpha(scores, self.selection)
-        self._store_path(alphas, index, scores, n_iter, fit_time)
+        self._store_path(X, alphas, index, scores, (n_iter, fit_time))
         best_network = self._best_fold_network(walks, index, scores)
         if any(w[4] for w in walks):
             self._keep_interrupted(best_network)
@@ -325,11 +327,13 @@ class _AlphaPath:
             delayed(walk_fold)(base, *args, fold, *rest) for fold in enumerate(folds)
         )
 
-    def _store_path(self, alphas, index, scores, n_iter, fit_time):
-        self.alphas_ = alphas
+    def _store_path(self, X, alphas, index, scores, costs):
+        """The path's attributes; ``alphas_`` and ``scores_`` where ``X`` is
+        (its namespace and device), ``cv_results_`` numpy, as GridSearchCV's."""
+        self.alphas_ = follow(alphas, X)
         self.alpha_ = float(alphas[index])
-        self.scores_ = scores
-        self.cv_results_ = cv_results(alphas, scores, n_iter, fit_time)
+        self.scores_ = follow(scores, X)
+        self.cv_results_ = cv_results(alphas, scores, *costs)
         for name in [n for n in vars(self) if n.endswith("_") and n[0] != "_"]:
             if name not in ("alphas_", "alpha_", "scores_", "cv_results_"):
                 delattr(self, name)  # a previous fit's model
@@ -365,11 +369,6 @@ class _AlphaPath:
             ConvergenceWarning,
             stacklevel=3,
         )
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.array_api_support = False  # the folds are cut on the host
-        return tags
 
     def _copy_fitted(self, est):
         """Take the fitted attributes of ``est``, a fitted base estimator."""
@@ -497,13 +496,14 @@ class BackpropClassifierCV(_AlphaPath, BackpropClassifier):
         """Whether the fold's network was fit on every class of ``y``."""
         if np.ndim(y) == 2:
             return True
-        return np.array_equal(fold_model.classes_, np.unique(np.asarray(y)))
+        classes = to_numpy(fold_model.classes_)
+        return np.array_equal(classes, np.unique(to_numpy(y)))
 
     def _n_outputs(self, y):
         """The output units (for the path's ``tol``): one for two classes."""
         if np.ndim(y) == 2:
             return np.shape(y)[1]
-        n_classes = len(np.unique(np.asarray(y)))
+        n_classes = len(np.unique(to_numpy(y)))
         return 1 if n_classes <= 2 else n_classes
 
 
@@ -577,7 +577,7 @@ class BackpropRegressorCV(_AlphaPath, BackpropRegressor):
         """The targets' weighted variance (mean over outputs), 1 if constant."""
         if not isinstance(self.alphas, numbers.Integral):
             return 1.0
-        y = check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
+        y = check_array(to_numpy(y), ensure_2d=False, dtype=np.float64, input_name="y")
         y = y.reshape(len(y), -1)
         mean = np.average(y, axis=0, weights=sample_weight)
         variance = np.average((y - mean) ** 2, axis=0, weights=sample_weight)

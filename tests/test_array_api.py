@@ -782,3 +782,33 @@ def test_dispatch_where_supported_and_its_documented_fallback_elsewhere(digits):
             with sklearn.config_context(array_api_dispatch=True):
                 clf.fit(X_xp, y)
         assert not hasattr(clf, "thetas_")
+
+
+@needs_dispatch
+@pytest.mark.parametrize("device_name", ["CPU_DEVICE", "device1"])
+def test_the_lambda_path_runs_on_the_device_of_its_data(device_name):
+    # Fit to the minimum (tol=0) at every lambda, where the device's and the
+    # host's folds agree to rounding: the same scores, lambda and predictions.
+    from sklearn.datasets import load_diabetes, make_moons
+
+    from skbackprop import BackpropClassifierCV, BackpropRegressorCV
+
+    device = xps.Device(device_name)
+    params = dict(hidden_layer_sizes=(3,), alphas=3, tol=0, random_state=0)
+    moons = make_moons(90, noise=0.2, random_state=0)
+    diabetes = [data[:120] for data in load_diabetes(return_X_y=True)]
+    for cls, (X, y) in (
+        (BackpropClassifierCV, moons),
+        (BackpropRegressorCV, diabetes),
+    ):
+        on_host = cls(**params).fit(X, y)
+        with sklearn.config_context(array_api_dispatch=True):
+            X_dev = xps.asarray(X, device=device)
+            on_device = cls(**params).fit(X_dev, xps.asarray(y, device=device))
+            prediction = on_device.predict(X_dev)
+        assert on_device.alpha_ == on_host.alpha_
+        np.testing.assert_allclose(_host(on_device.scores_), on_host.scores_, atol=1e-7)
+        assert (
+            _library(on_device.thetas_[0]) == _library(prediction) == "array_api_strict"
+        )
+        np.testing.assert_allclose(_host(prediction), on_host.predict(X), atol=1e-6)
