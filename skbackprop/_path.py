@@ -209,10 +209,13 @@ class _AlphaPath:
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Training data.
+        X : {array-like, sparse matrix, dask array} of shape (n_samples, n_features)
+            Training data. Each fold's rows are cut where ``X`` is: a dask
+            array's stay on the workers, an Array API array's (under
+            ``array_api_dispatch``) on its device, and are fit there.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-            Targets, as for the base estimator.
+            Targets, as for the base estimator (a dask ``y``'s distinct
+            labels are gathered, one number per row, to cut the folds).
         sample_weight : array-like of shape (n_samples,), default=None
             Weights of the rows, in every fit and (without metadata routing,
             or where the scorer requests them) in the fold scores.
@@ -497,13 +500,13 @@ class BackpropClassifierCV(_AlphaPath, BackpropClassifier):
         if np.ndim(y) == 2:
             return True
         classes = to_numpy(fold_model.classes_)
-        return np.array_equal(classes, np.unique(to_numpy(y)))
+        return np.array_equal(classes, np.unique(np.asarray(to_numpy(y))))
 
     def _n_outputs(self, y):
         """The output units (for the path's ``tol``): one for two classes."""
         if np.ndim(y) == 2:
             return np.shape(y)[1]
-        n_classes = len(np.unique(to_numpy(y)))
+        n_classes = len(np.unique(np.asarray(to_numpy(y))))
         return 1 if n_classes <= 2 else n_classes
 
 

@@ -668,3 +668,25 @@ def test_a_lost_worker_gives_the_same_fit_or_a_clear_error(
     with pytest.raises(_dask.LostDataError, match="cannot compute"):
         undisturbed.fit(X_scattered, yd)
     np.testing.assert_array_equal(unroll(undisturbed.thetas_), before)
+
+
+def test_the_lambda_path_on_dask_arrays_matches_the_in_memory_one(client):
+    # Each fold's rows stay dask arrays (cut by index), fit on the workers;
+    # at tol=0 (15 iterations, no plateau rule) the folds' fits follow the
+    # in-memory ones to rounding: the same scores, lambda and predictions.
+    from sklearn.datasets import make_moons
+
+    from skbackprop import BackpropClassifierCV
+
+    X, y = make_moons(120, noise=0.2, random_state=0)
+    params = dict(
+        hidden_layer_sizes=(3,), alphas=2, cv=2, tol=0, max_iter=15, random_state=0
+    )
+    in_memory = BackpropClassifierCV(**params).fit(X, y)
+    Xd, yd = _chunked(X, y)
+    on_dask = BackpropClassifierCV(**params).fit(Xd, yd)
+    assert on_dask.alpha_ == in_memory.alpha_
+    np.testing.assert_allclose(on_dask.scores_, in_memory.scores_, atol=1e-12)
+    lazy = on_dask.predict(Xd)
+    assert isinstance(lazy, da.Array)
+    np.testing.assert_array_equal(lazy.compute(), in_memory.predict(X))
