@@ -7,7 +7,6 @@ import pytest
 from scipy.special import softmax
 from sklearn.exceptions import ConvergenceWarning
 
-from conftest import SOLVERS, iris_scaled
 from skbackprop import BackpropClassifier
 from skbackprop.backprop import (
     backprop_loop,
@@ -16,6 +15,8 @@ from skbackprop.backprop import (
     numerical_gradient,
     unroll,
 )
+
+from _helpers import SOLVERS, iris_scaled
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu")
 

@@ -15,8 +15,9 @@ import pytest
 import scipy.sparse
 from sklearn.exceptions import NotFittedError
 
-from conftest import FEATURES, Y_INDICATOR, X, y
 from skbackprop import BackpropClassifier
+
+from _helpers import FEATURES, Y_INDICATOR, X, y
 
 
 def with_value(array, index, value):

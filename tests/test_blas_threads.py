@@ -21,9 +21,10 @@ from sklearn.model_selection import GridSearchCV
 from threadpoolctl import ThreadpoolController, threadpool_info, threadpool_limits
 
 import skbackprop._blas as blas_module
-from conftest import _patch_cost, _random_problem, iris_scaled
 from skbackprop import BackpropClassifier
 from skbackprop.backprop import cost_function
+
+from _helpers import _patch_cost, _random_problem, iris_scaled
 
 SIZE = (8000, 78510)  # MNIST 8,000 x 784, 100 hidden units
 

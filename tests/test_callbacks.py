@@ -17,10 +17,11 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
 import skbackprop._base as base_module
-from conftest import iris_scaled
 from skbackprop import BackpropClassifier
 from skbackprop._compat import HAS_SKLEARN_CALLBACKS
 from skbackprop.backprop import unroll
+
+from _helpers import iris_scaled
 
 
 class Recorder:

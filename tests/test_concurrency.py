@@ -11,8 +11,9 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
 
-from conftest import _assert_same_predictions, _fitted_iris_model, iris_scaled
 from skbackprop import BackpropClassifier
+
+from _helpers import _assert_same_predictions, _fitted_iris_model, iris_scaled
 
 
 def test_predict_from_eight_threads_matches_one_thread():

@@ -11,8 +11,9 @@ import pytest
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 
-from conftest import SOLVERS, X, iris_scaled, y
 from skbackprop import BackpropClassifier
+
+from _helpers import SOLVERS, X, iris_scaled, y
 
 
 def test_random_state_makes_fit_reproducible(iris):

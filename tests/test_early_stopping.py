@@ -10,8 +10,9 @@ import pytest
 from sklearn.datasets import make_classification
 from sklearn.exceptions import ConvergenceWarning
 
-from conftest import SOLVERS
 from skbackprop import BackpropClassifier
+
+from _helpers import SOLVERS
 
 
 @pytest.fixture(scope="module")

@@ -13,9 +13,10 @@ import scipy.sparse as sp
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 
-from conftest import iris_scaled
 from skbackprop import BackpropClassifier
 from skbackprop.backprop import cost_function, unroll
+
+from _helpers import iris_scaled
 
 OUTPUTS = ("sigmoid", "softmax")
 

@@ -13,9 +13,10 @@ import pytest
 from sklearn.exceptions import ConvergenceWarning
 
 import skbackprop._solver as solver_module
-from conftest import SOLVERS, _assert_finite_model, _patch_cost, iris_scaled
 from skbackprop import BackpropClassifier
 from skbackprop.backprop import cost_function, init_thetas, unroll
+
+from _helpers import SOLVERS, _assert_finite_model, _patch_cost, iris_scaled
 
 # ---------------------------------------------------------------------------
 # During the optimization

@@ -13,7 +13,10 @@ import pytest
 from sklearn.exceptions import ConvergenceWarning
 
 import skbackprop._loss as loss_module
-from conftest import (
+from skbackprop import BackpropClassifier
+from skbackprop.backprop import cost_function, make_cost_function, unroll
+
+from _helpers import (
     X,
     _assert_finite_model,
     _patch_cost,
@@ -21,8 +24,6 @@ from conftest import (
     iris_scaled,
     y,
 )
-from skbackprop import BackpropClassifier
-from skbackprop.backprop import cost_function, make_cost_function, unroll
 
 # ---------------------------------------------------------------------------
 # The cost at extreme inputs, units and alpha

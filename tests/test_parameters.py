@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 from sklearn.exceptions import ConvergenceWarning
 
-from conftest import iris_scaled
 from skbackprop import BackpropClassifier
 from skbackprop.backprop import unroll
+
+from _helpers import iris_scaled
 
 
 @pytest.mark.parametrize(

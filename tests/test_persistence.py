@@ -15,8 +15,9 @@ import numpy as np
 import pytest
 from sklearn.exceptions import ConvergenceWarning
 
-from conftest import _assert_same_predictions, _fitted_iris_model, iris_scaled
 from skbackprop import BackpropClassifier
+
+from _helpers import _assert_same_predictions, _fitted_iris_model, iris_scaled
 
 
 @pytest.mark.parametrize("frame", [False, True])

@@ -20,7 +20,6 @@ from scipy.special import expit, log_expit, logsumexp
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
-from conftest import iris_scaled
 from skbackprop import BackpropClassifier, BackpropRegressor
 from skbackprop._predict import (
     is_ready_for_prediction,
@@ -28,6 +27,8 @@ from skbackprop._predict import (
     normalize_sigmoid_rows,
     softmax_rows,
 )
+
+from _helpers import iris_scaled
 
 #: scipy's logsumexp has had today's arithmetic (ties taken out, log1p) since 1.15.
 SCIPY_LOG1P_LOGSUMEXP = tuple(int(p) for p in scipy.__version__.split(".")[:2]) >= (

@@ -14,9 +14,10 @@ from sklearn.datasets import load_iris
 from sklearn.exceptions import ConvergenceWarning
 
 import skbackprop._solver as solver_module
-from conftest import SOLVERS, X, _assert_finite_model, _patch_cost, iris_scaled, y
 from skbackprop import BackpropClassifier
 from skbackprop.backprop import cost_function, unroll
+
+from _helpers import SOLVERS, X, _assert_finite_model, _patch_cost, iris_scaled, y
 
 # ---------------------------------------------------------------------------
 # Every solver at the convex minimum

@@ -19,12 +19,13 @@ from sklearn.preprocessing import StandardScaler
 
 import skbackprop._loss as loss_module
 import skbackprop._solver as solver_module
-from conftest import SOLVERS
 from skbackprop import BackpropClassifier, BackpropRegressor
 from skbackprop._compat import HAS_SKLEARN_CALLBACKS
 from skbackprop._loss import NetworkLoss
 from skbackprop._solver import _SOLVERS, Monitor, SolverSettings, auto_tol, resolve_tol
 from skbackprop.backprop import cost_function, unroll
+
+from _helpers import SOLVERS
 
 
 def run_monitor(J_values, tol, J_constant, n_iter_no_change=10, max_iter=10**6):

@@ -6,8 +6,9 @@ Why a fit stopped (its last line) is in ``test_stopping.py``.
 import numpy as np
 import pytest
 
-from conftest import SOLVERS
 from skbackprop import BackpropClassifier
+
+from _helpers import SOLVERS
 
 
 @pytest.mark.parametrize("solver", ["L-BFGS-B", "TNC"])

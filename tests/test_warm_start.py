@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 from sklearn.exceptions import ConvergenceWarning
 
-from conftest import iris_scaled
 from skbackprop import BackpropClassifier
+
+from _helpers import iris_scaled
 
 
 def test_warm_start_continues_from_previous_weights(iris):
