@@ -25,6 +25,7 @@ SOLVERS = (
     "trust-krylov",
 )
 
+
 # The random three-class problem of the bad-input table and the failure tests.
 _rng = np.random.RandomState(0)
 X = _rng.normal(size=(30, 4))

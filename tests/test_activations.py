@@ -19,8 +19,6 @@ from skbackprop.backprop import (
 from _helpers import SOLVERS, iris_scaled
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu")
-
-
 OUTPUTS = ("sigmoid", "softmax")
 
 

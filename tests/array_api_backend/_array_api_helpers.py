@@ -25,8 +25,6 @@ needs_dispatch = pytest.mark.skipif(
 
 
 NO_TORCH = "PyTorch is not installed (it is in no extra: its default wheel is GBs)"
-
-
 BACKENDS = [
     "array_api_strict:CPU_DEVICE",
     "array_api_strict:device1",

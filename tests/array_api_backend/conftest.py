@@ -6,7 +6,7 @@ from sklearn.datasets import load_digits
 
 from skbackprop.backprop import init_thetas, unroll
 
-from _array_api_helpers import BACKENDS, NO_TORCH, _namespace
+from ._array_api_helpers import BACKENDS, NO_TORCH, _namespace
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from sklearn.exceptions import ConvergenceWarning
 from skbackprop import BackpropClassifier, BackpropRegressor, move_to_numpy
 from skbackprop.backprop import unroll
 
-from _array_api_helpers import needs_dispatch, xps
+from ._array_api_helpers import needs_dispatch, xps
 
 #: scikit-learn's value checks compare the numpy and the device fit's
 #: scores to 1000 float64 epsilons (2.2e-13). The two evaluators add the same

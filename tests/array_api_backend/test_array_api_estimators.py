@@ -24,7 +24,14 @@ import skbackprop.backprop._array_api as array_api_module
 from skbackprop import BackpropClassifier, BackpropRegressor, move_to_numpy
 from skbackprop._compat import HAS_ARRAY_API
 
-from _array_api_helpers import NO_TORCH, _dispatch, _host, _library, needs_dispatch, xps
+from ._array_api_helpers import (
+    NO_TORCH,
+    _dispatch,
+    _host,
+    _library,
+    needs_dispatch,
+    xps,
+)
 
 # ---------------------------------------------------------------------------
 # The estimator: fits equal the numpy fits, everything follows X

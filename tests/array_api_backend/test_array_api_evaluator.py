@@ -23,7 +23,7 @@ from skbackprop.backprop import (
     roll,
 )
 
-from _array_api_helpers import _dispatch, _host, needs_dispatch, xps
+from ._array_api_helpers import _dispatch, _host, needs_dispatch, xps
 
 # ---------------------------------------------------------------------------
 # The evaluator against the numpy path
