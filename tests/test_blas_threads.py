@@ -4,6 +4,11 @@ The choice logic is driven with injected timings: a stand-in for a
 threadpoolctl library controller records the thread count each evaluation
 runs at, and the trials' clock advances by what the test says an evaluation
 at that count costs. No real timing decides anything here.
+
+Then real BLAS: a fit is bitwise identical across thread counts below the
+single-thread threshold and agrees to rounding above it, and overlapping
+fits, limits and grid searches on threads leave the process's counts as
+they were.
 """
 
 import itertools

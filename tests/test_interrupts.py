@@ -2,8 +2,9 @@
 
 In a callback, during a cost evaluation, before the first iteration, with
 early stopping, in a warm-started fit, and after the optimizer has returned
-(the final refinement, the early-stopping restore). The Dask backend's and
-the regressor's Ctrl-C tests are with their subjects.
+(the final refinement, the early-stopping restore). Ctrl-C in other
+subjects is tested with them: the stopping rule's ``stop_reason_``, early
+stopping, the regressor, the path estimators and the Dask backend.
 """
 
 import warnings

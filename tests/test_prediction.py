@@ -4,7 +4,9 @@ Every method of both estimators, on dense float64, float32 and sparse input,
 against a forward pass and log-softmax written out here (numpy and scipy's
 ``logsumexp``, the implementation before the fast path); the route that skips
 ``validate_data`` against the one that takes it, to the bit; and the inputs
-that must still get scikit-learn's errors and warnings.
+that must still get scikit-learn's errors and warnings. Then inputs that
+drive the output layer to ``z = +-inf``: probabilities at their limits, or
+a clear error.
 """
 
 import itertools

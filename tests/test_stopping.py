@@ -6,7 +6,8 @@ prediction), then checked on real fits: the plateaus on the way down that an
 earlier rule stopped in (two moons, parity, a regression target with an
 offset) are crossed, and a fall that has flattened still stops early. Then
 ``stop_reason_``, the warnings at a limit, and ``max_iter``/``max_fun`` for
-every solver in one place.
+every solver in one place, with the count of cost evaluations
+(``n_fun_evals_``).
 """
 
 import warnings
