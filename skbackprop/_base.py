@@ -7,8 +7,11 @@ how the early-stopping hold-out is stratified and scored, and what its output
 layer is. The validation data are the user's ``X_val``/``y_val`` when given,
 otherwise, with ``early_stopping``, a hold-out of the training rows.
 
-With ``array_api_dispatch`` everything follows ``X``: see
-:mod:`skbackprop._dispatch`.
+Where the data live (numpy or sparse, an Array API device, a Dask cluster)
+is decided once, by :func:`~skbackprop._placement.input_placement`, at the
+start of ``fit`` and of each prediction; every step that differs between
+backends is a method of that placement, so nothing here tests an array's
+type. The training rows travel as one :class:`~skbackprop._placement.FitData`.
 """
 
 import functools
@@ -16,19 +19,14 @@ import functools
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from ._callbacks import FitCallbacks
 from ._compat import HAS_ARRAY_API, CallbackSupportMixin
-from ._dispatch import check_prediction_input, float_dtypes, follow, follow_labels
 from ._evidence import fit_with_evidence
-from ._loss import NetworkLoss, is_dask_collection
-from ._predict import forward_z, is_ready_for_prediction
-from ._scale import (
-    column_mean_squares,
-    warn_if_inputs_saturate,
-    warn_if_validation_scale_differs,
-)
+from ._loss import NetworkLoss
+from ._placement import FitData, input_placement
+from ._scale import warn_if_inputs_saturate, warn_if_validation_scale_differs
 from ._solver import (
     Monitor,
     SolverSettings,
@@ -43,10 +41,9 @@ from ._validation import (
     check_sample_weight,
     scale_alpha,
     scale_sample_weight,
-    split_validation,
 )
 from .backprop import init_thetas, roll, unroll
-from .backprop._array_api import is_array_api_array, namespace_and_device, to_numpy
+from .backprop._array_api import to_numpy
 
 
 def _unchanged_on_error(fit):
@@ -71,48 +68,29 @@ def _unchanged_on_error(fit):
     return wrapper
 
 
-def _dask_support(data):
-    """:mod:`skbackprop._dask_data` when ``data`` is a Dask collection, else None.
+def _placed(predict):
+    """Decorate a prediction method: ``X``'s placement runs it.
 
-    The module is imported only then (and says what to install without dask).
-    """
-    if not is_dask_collection(data):
-        return None
-    from . import _dask_data
-
-    return _dask_data
-
-
-def _lazy_on_dask(predict):
-    """Decorate a prediction method: a dask ``X`` gives a lazy dask array.
-
-    The method runs on each block of rows where it lies
+    On the host and a device at once; a dask ``X`` gives a lazy dask array,
+    the method run on each block of rows where it lies
     (:func:`skbackprop._dask_data.map_row_blocks`), so predicting a large set
     never gathers it.
     """
 
     @functools.wraps(predict)
     def wrapper(self, X):
-        dask = _dask_support(X)
-        if dask is None:
-            return predict(self, X)
-        return dask.map_row_blocks(self, predict.__name__, X)
+        return input_placement(X).predict(self, predict, X)
 
     return wrapper
 
 
-def _check_forward_not_nan(z):
+def _check_forward_not_nan(z, placement):
     """Refuse a forward pass that overflowed into NaN (``inf - inf``).
 
     Overflow to ``+-inf`` alone is harmless (a saturated unit, probability 0
     or 1); NaN would be a silent wrong prediction.
     """
-    if type(z) is not np.ndarray and is_array_api_array(z):
-        xp = namespace_and_device(z)[0]
-        has_nan = bool(xp.any(xp.isnan(z)))
-    else:
-        has_nan = np.isnan(z).any()
-    if has_nan:
+    if placement.has_nan(z):
         raise ValueError(
             "Forward propagation overflowed to NaN: X has values too large for "
             "float64 arithmetic with these weights. Scale the data the way the "
@@ -153,53 +131,38 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
     def _fit(self, X, y, sample_weight, X_val=None, y_val=None, sample_weight_val=None):
         hidden, solver = check_params(self)
         warm = self.warm_start and hasattr(self, "thetas_")
-        dask = _dask_support(X)  # the data stay on the cluster's workers
-        if dask is not None:
-            X, y, user_sample_weight = dask.validate_data(
-                self, X, y, sample_weight, reset=not warm
-            )
-            y_given = None  # the fitted arrays stay numpy, on the client
-        else:
-            X, y = validate_data(
-                self,
-                X,
-                y,
-                multi_output=True,
-                accept_sparse=("csr", "csc"),
-                dtype=float_dtypes(X),
-                reset=not warm,
-            )
-            # X stays where it is; the labels and weights are checked and
-            # encoded on the host (the loss moves Y and the weights to X's
-            # device once).
-            y_given, y, sample_weight = y, to_numpy(y), to_numpy(sample_weight)
-            user_sample_weight = check_sample_weight(sample_weight, X.shape[0])
+        placement = input_placement(X)  # decided once: every step below asks it
+        X, y_given, y, user_sample_weight = placement.validate(
+            self, X, y, sample_weight, reset=not warm
+        )
         # Weights scaled by powers of two, alpha alike: the same J, computable
         # for weights near the ends of the float range.
         sample_weight, user_exponent = scale_sample_weight(user_sample_weight)
-        encoding, Y, sample_weight = self._encode_targets(y, sample_weight, warm)
+        encoding, Y, sample_weight = self._encode_targets(
+            placement, y, sample_weight, warm
+        )
         sample_weight, class_exponent = scale_sample_weight(sample_weight)
         exponent = user_exponent + class_exponent
         evidence = isinstance(self.alpha, str)  # check_params passes only "evidence"
         alpha = scale_alpha(self._first_alpha(evidence, warm), exponent)
+        data = FitData(X, Y, y, sample_weight, user_sample_weight)
         layer_sizes = (X.shape[1], *hidden, Y.shape[1])
-        scale = None if dask is not None else self._told_scale(X, layer_sizes, warm)
+        scale = self._told_scale(placement, X, layer_sizes, warm)
         validation = self._validation_data(
-            X_val, y_val, sample_weight_val, X, Y, encoding, scale
+            placement, (X_val, y_val, sample_weight_val), data, encoding, scale
         )
         rng = check_random_state(self.random_state)
         x0 = self._initial_params(layer_sizes, warm, rng)
         warn_if_bfgs_is_large(solver, x0.shape[0])
         if self.early_stopping and validation is None:
-            (X, Y, y, sample_weight), validation, user_sample_weight = self._hold_out(
-                dask, (X, Y, y, sample_weight), user_sample_weight, encoding, rng
-            )
-        settings = self._solver_settings(solver, X.shape[0], x0.shape[0], scale)
+            data, held_out = self._hold_out(placement, data, encoding, rng)
+            validation = held_out, placement
+        settings = self._solver_settings(solver, data.X.shape[0], x0.shape[0], scale)
         callbacks = FitCallbacks(
             self,
-            X,
-            y,
-            user_sample_weight,
+            data.X,
+            data.y,
+            data.user_sample_weight,
             self._target_attributes(encoding),
             layer_sizes,
             x0,
@@ -209,7 +172,7 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
         )
 
         def solve(alpha, x0):
-            loss = self._loss(layer_sizes, alpha)
+            loss = self._loss(layer_sizes, alpha, placement)
             monitor = Monitor(
                 settings,
                 verbose=self.verbose,
@@ -218,38 +181,35 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
                 n_iter_no_change=self.n_iter_no_change,
                 callbacks=callbacks.iterations,
             )
-            return minimize_network(loss, X, Y, sample_weight, x0, settings, monitor)
+            return minimize_network(
+                loss, data.X, data.Y, data.sample_weight, x0, settings, monitor
+            )
 
         if evidence:
             found = self._fit_evidence(
-                solve, X, Y, sample_weight, x0, layer_sizes, alpha, exponent, rng
+                solve, placement, data, x0, layer_sizes, alpha, exponent, rng
             )
             fit = found[0]
         else:
             fit, found = solve(alpha, x0), None
-        self._store(layer_sizes, fit, encoding, X, y_given)
-        self._store_evidence(found, exponent, X)
+        self._store(placement, layer_sizes, fit, encoding, X, y_given)
+        self._store_evidence(placement, found, exponent, X)
         callbacks.end()
         warn_if_limit_reached(settings, fit)
         return self
 
-    def _hold_out(self, dask, train, user_sample_weight, encoding, rng):
-        """Early stopping's hold-out of ``train = (X, Y, y, sample_weight)``.
+    def _hold_out(self, placement, data, encoding, rng):
+        """Early stopping's hold-out of ``data``: ``(train, validation)``.
 
-        Returns the training rows, the validation set and the user's weights
-        of the training rows (for the callbacks).
+        ``train`` is the :class:`~skbackprop._placement.FitData` of the
+        training rows (the user's weights cut with the rest, for the
+        callbacks), ``validation`` ``(X_val, Y_val, y_val, sample_weight_val)``.
         """
-        split = split_validation if dask is None else dask.split_validation
-        y = train[2]
-        return split(
-            *train,
-            self.validation_fraction,
-            self._stratify(y, encoding),
-            rng,
-            user_sample_weight,
+        return placement.split(
+            data, self.validation_fraction, self._stratify(data.y, encoding), rng
         )
 
-    def _loss(self, layer_sizes, alpha):
+    def _loss(self, layer_sizes, alpha, placement=None):
         """The cost of this network at the solver's ``alpha``."""
         return NetworkLoss(
             layer_sizes,
@@ -257,6 +217,7 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
             self._output_activation,
             alpha,
             self.batch_size,
+            placement,
         )
 
     def _first_alpha(self, evidence, warm):
@@ -270,12 +231,13 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
         return getattr(self, "alpha_", 1.0) if warm else 1.0
 
     def _fit_evidence(
-        self, solve, X, Y, sample_weight, x0, layer_sizes, alpha, exponent, rng
+        self, solve, placement, data, x0, layer_sizes, alpha, exponent, rng
     ):
         """:func:`~skbackprop._evidence.fit_with_evidence` on this fit's data."""
+        X, Y, _, sample_weight, _ = data
         m = float(X.shape[0] if sample_weight is None else np.sum(sample_weight))
         scale = float(np.ldexp(1.0, exponent))
-        exact = self._loss(layer_sizes, 0.0)
+        exact = self._loss(layer_sizes, 0.0, placement)
         return fit_with_evidence(
             solve,
             lambda x: exact.hessian_product(x, X, Y, sample_weight),
@@ -291,7 +253,7 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
             rng=np.random.default_rng(rng.randint(2**31)),
         )
 
-    def _store_evidence(self, found, exponent, X):
+    def _store_evidence(self, placement, found, exponent, X):
         """``alpha_``, ``effective_parameters_``, ``evidence_alphas_``, or none.
 
         A numeric ``alpha`` leaves none of them (a previous evidence fit's are
@@ -306,12 +268,12 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
         _, alpha, gamma, trace = found
         self.alpha_ = float(np.ldexp(alpha, exponent))
         self.effective_parameters_ = gamma
-        self.evidence_alphas_ = follow(np.asarray(trace.alphas), X)
+        self.evidence_alphas_ = placement.store(np.asarray(trace.alphas), X)
 
     def _solver_settings(self, solver, n_samples, n_params, mean_squares):
         """The optimizer's method and limits, ``tol="auto"`` resolved for this fit.
 
-        ``mean_squares``: the training columns' (None for Dask), which say
+        ``mean_squares``: the training columns' (None when not looked at), which say
         whether warnings should advise scaling.
         """
         tol = resolve_tol(
@@ -332,13 +294,16 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
             scaled=_looks_scaled(mean_squares),
         )
 
-    def _told_scale(self, X, layer_sizes, warm):
+    def _told_scale(self, placement, X, layer_sizes, warm):
         """``X``'s column mean squares, after a warning if they saturate the network.
 
         Not said on a warm start (its weights are no longer the small random
-        ones), nor for a linear model (the regressor without hidden layer).
+        ones), nor for a linear model (the regressor without hidden layer);
+        None where the placement does not look at the data's scale (Dask).
         """
-        mean_squares = column_mean_squares(X)
+        mean_squares = placement.column_mean_squares(X)
+        if mean_squares is None:
+            return None
         linear = len(layer_sizes) == 2 and self._output_activation == "identity"
         if not (warm or linear):
             warn_if_inputs_saturate(
@@ -346,20 +311,20 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
             )
         return mean_squares
 
-    def _validation_data(
-        self, X_val, y_val, sample_weight_val, X, Y, encoding, scale=None
-    ):
+    def _validation_data(self, placement, given, data, encoding, scale=None):
         """The user's validation set, checked and encoded as the training data.
 
-        ``X_val`` is put where ``X`` is (its namespace, device and dtype), the
-        labels and weights on the host, as the training data's. With
-        ``scale``, ``X``'s column mean squares, a warning says when
-        ``X_val``'s columns are on another scale; the targets are compared
-        with ``Y`` by the subclass's ``_check_validation_targets``.
+        ``given`` is ``(X_val, y_val, sample_weight_val)`` as passed.
+        ``X_val`` is put where ``X`` is (its namespace, device and dtype;
+        a dask ``X_val`` stays on the workers), the labels and weights on the
+        host. With ``scale``, ``X``'s column mean squares, a warning says
+        when ``X_val``'s columns are on another scale; the targets are
+        compared with ``Y`` by the subclass's ``_check_validation_targets``.
 
-        Returns ``(X_val, Y_val, y_val, sample_weight_val)``, or None when
-        none is given.
+        Returns ``(X_val, Y_val, y_val, sample_weight_val)`` and the
+        validation data's placement, or None when none is given.
         """
+        X_val, y_val, sample_weight_val = given
         if X_val is None and y_val is None:
             if sample_weight_val is not None:
                 raise ValueError(
@@ -371,37 +336,28 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
             raise ValueError("X_val is provided, but y_val was not provided.")
         if X_val is None:
             raise ValueError("y_val is provided, but X_val was not provided.")
-        dask = _dask_support(X_val)  # X_val stays on the workers, y_val comes here
+        val_placement = placement.validation_placement(X_val)
         try:
-            if dask is not None:
-                X_val, y_val, sample_weight_val = dask.validation_data(
-                    self, X_val, y_val, sample_weight_val, X.dtype
-                )
-            else:
-                X_val = validate_data(
-                    self,
-                    follow(X_val, X),
-                    accept_sparse=("csr", "csc"),
-                    dtype=X.dtype,
-                    reset=False,
-                )
+            X_val, y_val, sample_weight_val = val_placement.validate_validation(
+                self, X_val, y_val, sample_weight_val, data.X
+            )
         except (TypeError, ValueError) as exc:
             raise ValueError(f"X_val is not valid input: {exc}") from exc
-        y_val, sample_weight_val = to_numpy(y_val), to_numpy(sample_weight_val)
         y_val, Y_val = self._encode_validation_targets(y_val, encoding)
         if Y_val.shape[0] != X_val.shape[0]:
             raise ValueError(
                 "X_val and y_val have different numbers of samples: "
                 f"{X_val.shape[0]} and {Y_val.shape[0]}."
             )
-        if not is_dask_collection(Y):
-            self._check_validation_targets(Y, Y_val)
-        if scale is not None and dask is None:
-            warn_if_validation_scale_differs(scale, X_val)
+        if placement.targets_on_host:
+            self._check_validation_targets(data.Y, Y_val)
+        scale_val = None if scale is None else val_placement.column_mean_squares(X_val)
+        if scale_val is not None:
+            warn_if_validation_scale_differs(scale, scale_val)
         sample_weight_val = check_sample_weight(
             sample_weight_val, X_val.shape[0], name="sample_weight_val"
         )
-        return X_val, Y_val, y_val, sample_weight_val
+        return (X_val, Y_val, y_val, sample_weight_val), val_placement
 
     def _initial_params(self, layer_sizes, warm, rng):
         """The previous fit's weights (warm start) or new random ones, unrolled."""
@@ -417,16 +373,18 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
     def _validator(self, loss, layer_sizes, validation, encoding):
         """``nn_params -> (score, loss)`` on the validation data, or None.
 
-        One forward pass gives both the subclass's score and ``J`` without
-        the penalty (:meth:`NetworkLoss.data_loss`).
+        ``validation`` is the validation set and its placement. One forward
+        pass gives both the subclass's score and ``J`` without the penalty
+        (:meth:`NetworkLoss.data_loss`).
         """
         if validation is None:
             return None
-        X_val, Y_val, y_val, sample_weight_val = validation
+        (X_val, Y_val, y_val, sample_weight_val), val_placement = validation
 
         def validate(nn_params):
+            thetas = roll(nn_params, layer_sizes)
             with np.errstate(over="ignore"):  # a saturated unit is harmless
-                z = loss.forward(roll(nn_params, layer_sizes), X_val)
+                z = val_placement.forward(thetas, X_val, loss.activation)
             # Scored on the host, beside y_val: one copy of validation rows x
             # outputs per iteration when X_val is on a device.
             z = to_numpy(z)
@@ -435,7 +393,7 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
 
         return validate
 
-    def _store(self, layer_sizes, fit, encoding, X, y):
+    def _store(self, placement, layer_sizes, fit, encoding, X, y):
         """Set every fitted attribute, from the solver's result.
 
         ``thetas_`` go to ``X``'s namespace and device, the target attributes
@@ -443,9 +401,9 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
         """
         thetas = [t.copy() for t in roll(fit.x, layer_sizes)]
         self._finish_thetas(thetas)
-        thetas = [follow(theta, X) for theta in thetas]
+        thetas = [placement.store(theta, X) for theta in thetas]
         for name, value in self._target_attributes(encoding).items():
-            setattr(self, name, follow_labels(value, y))
+            setattr(self, name, placement.store_labels(value, y))
         self.layer_sizes_ = layer_sizes
         self.thetas_ = thetas
         self.n_iter_ = fit.n_iter
@@ -458,44 +416,30 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
         self.validation_loss_curve_ = fit.validation_loss_curve
         self.best_validation_score_ = fit.best_validation_score
 
-    def _forward_z(self, thetas, X):
-        """``z(L)`` of the network ``thetas`` on validated ``X`` (in X's precision)."""
-        if not (is_array_api_array(X) or is_dask_collection(X)):
-            return forward_z(thetas, X, self.activation)
-        layer_sizes = (X.shape[1], *(t.shape[0] for t in thetas))
-        loss = NetworkLoss(layer_sizes, self.activation, self._output_activation)
-        return loss.forward(thetas, X)
-
     @property
     def _output_weights(self):
         """``Theta(L-1)``, the fitted array whose namespace ``X`` must share."""
         return self.thetas_[-1]
 
     def _output_z(self, X, method="predict"):
-        """Forward-propagate ``X``; return ``z(L)``, the output units' inputs.
+        """Forward-propagate ``X``; return ``z(L)``, the output units' inputs."""
+        return self._placed_z(X, method)[0]
+
+    def _placed_z(self, X, method="predict"):
+        """Forward-propagate ``X``: ``(z, placement)``, the output units' inputs
+        and where they are (which computes the output layer's arithmetic).
 
         ``method`` names the public method, for the error when ``X`` is not
         in the namespace (and on the device) of the fitted weights.
         """
         if not hasattr(self, "thetas_"):
             check_is_fitted(self)  # raises NotFittedError
-        if is_ready_for_prediction(self, X):
-            # X is what validate_data would return: the forward pass at once.
-            with np.errstate(over="ignore", invalid="ignore"):  # checked below
-                z = forward_z(self.thetas_, X, self.activation)
-        else:
-            check_prediction_input(self, X, method)
-            X = validate_data(
-                self,
-                X,
-                accept_sparse=("csr", "csc"),
-                dtype=float_dtypes(X),
-                reset=False,
-            )
-            with np.errstate(over="ignore", invalid="ignore"):  # checked below
-                z = self._forward_z(self.thetas_, X)
-        _check_forward_not_nan(z)
-        return z
+        placement = input_placement(X)
+        X = placement.validate_prediction(self, X, method)
+        with np.errstate(over="ignore", invalid="ignore"):  # checked below
+            z = placement.prediction_z(self.thetas_, X, self.activation)
+        _check_forward_not_nan(z, placement)
+        return z, placement
 
     def __sklearn_is_fitted__(self):
         """Fitted once a fit has stored its weights.

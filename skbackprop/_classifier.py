@@ -6,74 +6,21 @@ validation data by accuracy, and reads labels and probabilities off
 the output layer.
 """
 
-import array_api_compat.numpy as _np_xp
 import numpy as np
-from scipy.special import expit, log_expit
 from sklearn.base import ClassifierMixin
 from sklearn.metrics import accuracy_score
 
-from ._base import BaseBackprop, _dask_support, _lazy_on_dask, _unchanged_on_error
-from ._compat import get_namespace_and_device, move_to, with_callbacks
-from ._predict import log_softmax_rows, normalize_sigmoid_rows, softmax_rows
+from ._base import BaseBackprop, _placed, _unchanged_on_error
+from ._compat import with_callbacks
+from ._placement import HOST
 from ._validation import (
     check_same_output_activation,
-    class_sample_weight,
-    encode_labels,
     encode_validation_labels,
     is_multilabel,
 )
-from .backprop._array_api import is_array_api_array, to_numpy
 
 
-def _labels_from_z(z, binarizer):
-    """Predicted labels from the output units' inputs ``z(L)``."""
-    if is_array_api_array(z):
-        return _labels_on_device(z, binarizer)
-    if is_multilabel(binarizer):
-        return (z > 0).astype(binarizer.classes_.dtype)
-    if z.shape[1] == 1:
-        return binarizer.classes_[(z.ravel() > 0).astype(int)]
-    return binarizer.classes_[np.argmax(z, axis=1)]
-
-
-def _labels_on_device(z, binarizer):
-    """The labels of an Array API ``z(L)``, in its namespace and on its device.
-
-    Numeric labels are taken on the device; string labels cannot live there,
-    so they come back as numpy (as from scikit-learn's classifiers).
-    """
-    xp, _, device = get_namespace_and_device(z)
-    classes = binarizer.classes_
-    if is_multilabel(binarizer):
-        return xp.astype(z > 0, move_to(classes, xp=xp, device=device).dtype)
-    if z.shape[1] == 1:
-        indices = xp.astype(z[:, 0] > 0, xp.int64)
-    else:
-        indices = xp.argmax(z, axis=1)
-    if classes.dtype.kind not in "biuf":
-        return classes[to_numpy(indices)]
-    return xp.take(move_to(classes, xp=xp, device=device), indices, axis=0)
-
-
-def _namespace(z):
-    """``z``'s Array API namespace; numpy's (array_api_compat's) for an ndarray.
-
-    Asked directly of an ndarray: scikit-learn's lookup costs more than the
-    arithmetic on a row.
-    """
-    if type(z) is np.ndarray:
-        return _np_xp
-    return get_namespace_and_device(z)[0]
-
-
-def _log_expit(z, xp):
-    """``log(g(z))`` without overflow: scipy's for numpy, else in ``z``'s namespace."""
-    if not is_array_api_array(z):
-        return log_expit(z)
-    return -xp.logaddexp(xp.zeros_like(z), -z)
-
-
-def _log_normalize(scores, xp):
+def _log_normalize(scores, placement):
     """``scores - logsumexp(scores)`` per row: log-probabilities that sum to 1.
 
     Inputs large enough to saturate the output layer give infinite scores
@@ -82,20 +29,18 @@ def _log_normalize(scores, xp):
     at ``+inf``; every unit at ``-inf``) gives its largest entries equal
     shares of the probability, as if they were tied at a large finite value,
     and the others 0. A finite entry far below the largest gets probability 0
-    (``exp`` underflows), which is its limit too. In ``scores``' namespace
-    (for numpy, scipy's ``logsumexp`` arithmetic written for a matrix,
-    :func:`~skbackprop._predict.log_softmax_rows`; the plain sum for others).
+    (``exp`` underflows), which is its limit too. In ``scores``' namespace,
+    by its ``placement`` (for numpy, scipy's ``logsumexp`` arithmetic written
+    for a matrix, :func:`~skbackprop._predict.log_softmax_rows`).
     """
+    xp = placement.xp
     top = xp.max(scores, axis=1, keepdims=True)
     saturated = ~xp.isfinite(top)
     if bool(xp.any(saturated)):
         tied = xp.where(scores == top, xp.zeros_like(scores), -xp.inf)
         scores = xp.where(saturated, tied, scores)
     with np.errstate(over="ignore"):  # -1e308 - 1e308 = -inf: probability 0
-        if not is_array_api_array(scores):
-            return log_softmax_rows(scores)
-        shifted = scores - xp.max(scores, axis=1, keepdims=True)  # finite max
-        return shifted - xp.log(xp.sum(xp.exp(shifted), axis=1, keepdims=True))
+        return placement.log_softmax(scores)  # every row's maximum is finite
 
 
 class BackpropClassifier(ClassifierMixin, BaseBackprop):
@@ -447,20 +392,20 @@ default=None
     def _output_activation(self):
         return self.output_activation
 
-    def _encode_targets(self, y, sample_weight, warm):
+    def _encode_targets(self, placement, y, sample_weight, warm):
         """``(encoding, Y, sample_weight)``: the label encoding, the 0/1 matrix
-        ``Y``, and the per-sample weights with ``class_weight`` folded in."""
+        ``Y``, and the per-sample weights with ``class_weight`` folded in
+        (a dask ``y`` encoded block by block, by its ``placement``)."""
         previous = None
         if warm:
             check_same_output_activation(
                 self._fitted_output_activation, self.output_activation
             )
             previous = self._label_binarizer
-        labels = _dask_support(y)  # a dask y is encoded block by block
-        encode = encode_labels if labels is None else labels.encode_labels
-        weigh = class_sample_weight if labels is None else labels.class_sample_weight
-        binarizer, Y = encode(y, self.output_activation, previous)
-        weights = weigh(self.class_weight, binarizer, y, sample_weight)
+        binarizer, Y = placement.encode_labels(y, self.output_activation, previous)
+        weights = placement.class_sample_weight(
+            self.class_weight, binarizer, y, sample_weight
+        )
         return binarizer, Y, weights
 
     def _encode_validation_targets(self, y_val, binarizer):
@@ -473,7 +418,7 @@ default=None
 
     def _validation_score(self, z, y_val, sample_weight_val, binarizer):
         """Accuracy on the validation data, from their output inputs ``z(L)``."""
-        y_pred = _labels_from_z(z, binarizer)
+        y_pred = HOST.labels(z, binarizer)  # z came to the host
         return float(accuracy_score(y_val, y_pred, sample_weight=sample_weight_val))
 
     def _target_attributes(self, binarizer):
@@ -504,11 +449,7 @@ default=None
     def _is_multilabel(self):
         return is_multilabel(self._label_binarizer)
 
-    def _labels_from_z(self, z):
-        """Predicted labels from the output units' inputs ``z(L)``."""
-        return _labels_from_z(z, self._label_binarizer)
-
-    @_lazy_on_dask
+    @_placed
     def decision_function(self, X):
         """The output units' inputs ``z(L)`` (log-odds of each sigmoid output unit).
 
@@ -524,20 +465,20 @@ default=None
             ``classes_[1]`` (with a softmax output, ``z_1 - z_0``); otherwise
             one column per class or label.
         """
-        z = self._output_z(X, "decision_function")
+        z, placement = self._placed_z(X, "decision_function")
         if self._is_multilabel():
             return z
         if z.shape[1] == 1:
-            return z[:, 0] if is_array_api_array(z) else z.ravel()
+            return placement.first_column(z)
         if self.classes_.shape[0] == 2:  # softmax over two units
-            xp = _namespace(z)
+            xp = placement.xp
             with np.errstate(over="ignore", invalid="ignore"):
                 scores = z[:, 1] - z[:, 0]
             # Both units at the same infinity: a tie.
             return xp.where(xp.isnan(scores), xp.zeros_like(scores), scores)
         return z
 
-    @_lazy_on_dask
+    @_placed
     def predict_proba(self, X):
         """Class probabilities.
 
@@ -556,9 +497,9 @@ default=None
         proba : ndarray of shape (n_samples, n_classes)
             Probabilities, columns in the order of ``classes_``.
         """
-        return self._proba(self._output_z(X, "predict_proba"))
+        return self._proba(*self._placed_z(X, "predict_proba"))
 
-    @_lazy_on_dask
+    @_placed
     def predict_log_proba(self, X):
         """Logarithm of :meth:`predict_proba`, computed without ``log(0)``.
 
@@ -578,44 +519,34 @@ default=None
         -------
         log_proba : ndarray of shape (n_samples, n_classes)
         """
-        return self._log_proba(self._output_z(X, "predict_log_proba"))
+        return self._log_proba(*self._placed_z(X, "predict_log_proba"))
 
-    def _proba(self, z):
+    def _proba(self, z, placement=HOST):
         """:meth:`predict_proba` from ``z(L)``.
 
-        ``exp`` of :meth:`_log_proba`, except for numpy ``z``, where it is
-        computed directly when that is as accurate (within float rounding of
-        ``exp(predict_log_proba)``, no longer equal to the bit): a service's
-        rows pay for two fewer passes over the outputs.
+        ``exp`` of :meth:`_log_proba`, except where the placement computes
+        it directly as accurately (within float rounding of
+        ``exp(predict_log_proba)``, no longer equal to the bit: numpy ``z``).
         """
-        if type(z) is np.ndarray:
-            proba = None
-            if self._is_multilabel():
-                proba = expit(z)
-            elif z.shape[1] == 1:
-                proba = np.concatenate([expit(-z), expit(z)], axis=1)
-            elif self._fitted_output_activation == "softmax":
-                if np.isfinite(z.max(axis=1)).all():
-                    proba = softmax_rows(z)
-            else:
-                proba = normalize_sigmoid_rows(z)
-            if proba is not None:
-                return proba
-        log_proba = self._log_proba(z)
-        return _namespace(log_proba).exp(log_proba)
+        proba = placement.direct_proba(
+            z, self._is_multilabel(), self._fitted_output_activation == "softmax"
+        )
+        if proba is not None:
+            return proba
+        return placement.xp.exp(self._log_proba(z, placement))
 
-    def _log_proba(self, z):
+    def _log_proba(self, z, placement=HOST):
         """:meth:`predict_log_proba` from ``z(L)``, in ``z``'s namespace."""
-        xp = _namespace(z)
+        log_expit = placement.log_expit
         if self._is_multilabel():
-            return _log_expit(z, xp)
+            return log_expit(z)
         if z.shape[1] == 1:
-            return xp.concat([_log_expit(-z, xp), _log_expit(z, xp)], axis=1)
+            return placement.xp.concat([log_expit(-z), log_expit(z)], axis=1)
         if self._fitted_output_activation == "softmax":
-            return _log_normalize(z, xp)
-        return _log_normalize(_log_expit(z, xp), xp)
+            return _log_normalize(z, placement)
+        return _log_normalize(log_expit(z), placement)
 
-    @_lazy_on_dask
+    @_placed
     def predict(self, X):
         """Predict class labels (or a label indicator matrix for multilabel).
 
@@ -630,7 +561,8 @@ default=None
             The class with the largest output ``h_k(x)``; for multilabel
             targets, each label whose ``h_k(x)`` exceeds 0.5.
         """
-        return self._labels_from_z(self._output_z(X, "predict"))
+        z, placement = self._placed_z(X, "predict")
+        return placement.labels(z, self._label_binarizer)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -22,17 +22,11 @@ side (checks, labels, the hold-out, predictions) is in
 """
 
 import concurrent.futures
-from dataclasses import dataclass
 
 import numpy as np
 
 from .backprop import forward_propagate, make_cost_function
-from .backprop._course import (
-    _cast_thetas,
-    _check_n_params,
-    _compute_dtype,
-    _theta_shapes,
-)
+from .backprop._course import Network, _cast_thetas, _check_n_params, _compute_dtype
 from .backprop._fast import cost_from_sums
 from .backprop._roperator import hessian_product_from_sum, make_hessian_vector_sum
 
@@ -144,26 +138,19 @@ def _blocks(array):
 # ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Network:
-    """What a block's evaluator needs to know of the network."""
-
-    layer_sizes: tuple
-    activation: str
-    output_activation: str
-    batch_size: object
-
-    def cost(self, X, Y, sample_weight):
-        return make_cost_function(
-            self.layer_sizes,
-            X,
-            Y,
-            0.0,  # the penalty is added once, on the client
-            sample_weight,
-            activation=self.activation,
-            output_activation=self.output_activation,
-            batch_size=self.batch_size,
-        )
+def _block_cost(network, X, Y, sample_weight):
+    """The fast evaluator of one block, without the penalty (added once, on
+    the client)."""
+    return make_cost_function(
+        network.layer_sizes,
+        X,
+        Y,
+        0.0,
+        sample_weight,
+        activation=network.activation,
+        output_activation=network.output_activation,
+        batch_size=network.batch_size,
+    )
 
 
 def _contributes(X, sample_weight):
@@ -182,7 +169,9 @@ def _block_data_sums(X, Y, sample_weight, params, network):
         # As on the client in memory: an overflow that leaves J finite (a
         # saturated unit) is harmless; a NaN is caught on the client.
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            sums[0], sums[1:] = network.cost(X, Y, sample_weight).data_sums(params)
+            sums[0], sums[1:] = _block_cost(network, X, Y, sample_weight).data_sums(
+                params
+            )
     return sums
 
 
@@ -228,15 +217,12 @@ class DaskCost:
         output_activation="sigmoid",
         batch_size=None,
     ):
-        self.network = _Network(
-            tuple(int(s) for s in layer_sizes),
-            activation,
-            output_activation,
-            batch_size,
+        self.network = Network.of(
+            layer_sizes, alpha, activation, output_activation, batch_size
         )
         self.layer_sizes = self.network.layer_sizes
-        self.alpha = float(alpha)
-        self.n_params = sum(r * c for r, c in _theta_shapes(self.layer_sizes))
+        self.alpha = self.network.alpha
+        self.n_params = self.network.n_params
         _check_blocks(self.layer_sizes, X, Y, sample_weight)
         self.dtype = _compute_dtype(X)
         X, Y, sample_weight = dask.persist(aligned_blocks(X), Y, sample_weight)

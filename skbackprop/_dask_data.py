@@ -7,7 +7,8 @@ when ``X`` is a ``dask.array`` chunked by rows, done where the blocks are:
 and ``Y`` encoded block by block (:func:`encode_labels`,
 :func:`class_sample_weight`), the early-stopping hold-out drawn within each
 block (:func:`split_validation`), and predictions as lazy dask arrays
-(:func:`map_row_blocks`). Each delegates the rules themselves to the
+(:func:`map_row_blocks`), and :class:`DaskPlacement`, which ``fit`` and
+``predict`` call for a dask ``X``. Each delegates the rules themselves to the
 in-memory functions of :mod:`skbackprop._validation` and the estimator, so
 both paths check, encode and predict alike. The client gathers the labels'
 distinct values and, with early stopping, one label and weight per held-out
@@ -28,7 +29,18 @@ from sklearn.utils.validation import (
 from . import _validation
 
 # dask itself through _dask, whose import says what to install without it.
-from ._dask import _aligned, _blocks, _compute, _tree_sum, aligned_blocks, da, dask
+from ._dask import (
+    DaskCost,
+    _aligned,
+    _blocks,
+    _compute,
+    _tree_sum,
+    aligned_blocks,
+    da,
+    dask,
+    forward,
+)
+from ._placement import FitData, HostPlacement, _build, input_placement
 
 # ---------------------------------------------------------------------------
 # Checking the data without gathering it
@@ -362,7 +374,8 @@ def split_validation(
     rng,
     user_sample_weight=None,
 ):
-    """:func:`~skbackprop._validation.split_validation`, each block on its own.
+    """Early stopping's hold-out (:func:`~skbackprop._validation.hold_out_rows`),
+    each block on its own.
 
     Every block of two rows or more holds out ``ceil(validation_fraction *
     rows)`` of its rows (at least one, never all), stratified by the block's
@@ -452,3 +465,63 @@ def map_row_blocks(estimator, method, X):
         meta=np.empty((0,) * probe.ndim, dtype=probe.dtype),
         **({"drop_axis": 1} if probe.ndim == 1 else {}),
     )
+
+
+# ---------------------------------------------------------------------------
+# The placement: what fit and predict call for a dask X
+# ---------------------------------------------------------------------------
+
+
+class DaskPlacement(HostPlacement):
+    """A ``dask.array`` chunked by rows: the data stay on the cluster's workers.
+
+    Validated, encoded and split block by block (this module's functions),
+    evaluated by :class:`~skbackprop._dask.DaskCost` on the workers; the
+    fitted arrays are numpy, on the client, and predictions are lazy dask
+    arrays, each block predicted by the host's methods where it lies.
+    """
+
+    targets_on_host = False
+
+    def validate(self, estimator, X, y, sample_weight, reset):
+        X, y, sample_weight = validate_data(estimator, X, y, sample_weight, reset)
+        return X, None, y, sample_weight  # the fitted arrays stay numpy
+
+    def validate_validation(self, estimator, X_val, y_val, sample_weight_val, X):
+        return validation_data(estimator, X_val, y_val, sample_weight_val, X.dtype)
+
+    def encode_labels(self, y, output_activation, previous):
+        return encode_labels(y, output_activation, previous)
+
+    def class_sample_weight(self, class_weight, binarizer, y, sample_weight):
+        return class_sample_weight(class_weight, binarizer, y, sample_weight)
+
+    def encode_continuous_targets(self, y, previous_n_outputs):
+        return encode_continuous_targets(y, previous_n_outputs)
+
+    def column_mean_squares(self, X):
+        return None  # the scale of data on the workers is not looked at
+
+    def split(self, data, validation_fraction, stratify, rng):
+        train, validation, user_train = split_validation(
+            *data[:4], validation_fraction, stratify, rng, data.user_sample_weight
+        )
+        return FitData(*train, user_train), validation
+
+    def validation_placement(self, X_val):
+        return input_placement(X_val)  # in memory, X_val stays there
+
+    def evaluator(self, network, X, Y, sample_weight):
+        return _build(DaskCost, network, X, Y, sample_weight)
+
+    def hessian_product(self, loss, nn_params, X, Y, sample_weight):
+        # The passes stay on the workers, one block of rows each.
+        return loss.evaluator(X, Y, sample_weight).hessian_product(nn_params)
+
+    def forward(self, thetas, X, activation):
+        return forward(thetas, X, activation)
+
+    prediction_z = forward
+
+    def predict(self, estimator, method, X):
+        return map_row_blocks(estimator, method.__name__, X)

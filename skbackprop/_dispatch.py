@@ -10,9 +10,10 @@ labels and sample weights are small: they are checked and encoded on the host
 ``array_api_dispatch`` scikit-learn's validation converts every input to
 numpy, as before.
 
-Nothing here computes: these functions say which dtypes ``X`` is validated to,
-move fitted arrays to their namespace, check a prediction's input against the
-fitted weights, and copy a fitted model back to numpy.
+Nothing here computes: these functions move fitted arrays to their namespace,
+check a prediction's input against the fitted weights, and copy a fitted
+model back to numpy; the placement of the data
+(:class:`~skbackprop._placement.DevicePlacement`) calls them.
 """
 
 import numpy as np
@@ -24,20 +25,7 @@ from ._compat import (
     get_namespace_and_device,
     move_to,
 )
-from .backprop._array_api import accumulation_dtype, is_array_api_array, to_numpy
-
-
-def float_dtypes(X):
-    """``validate_data``'s dtypes: float64 (where X's device has it), float32.
-
-    numpy's, unless dispatch is on and ``X`` is of another namespace.
-    """
-    if not is_array_api_array(X):
-        return (np.float64, np.float32)
-    xp, dispatching, device = get_namespace_and_device(X)
-    if not dispatching:  # X is about to be converted to numpy
-        return (np.float64, np.float32)
-    return (accumulation_dtype(xp, device), xp.float32)
+from .backprop._array_api import is_array_api_array, to_numpy
 
 
 def follow(array, reference):

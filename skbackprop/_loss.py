@@ -9,60 +9,19 @@ validation loss). It keeps
 the evaluator of the data it last saw, and with it the evaluator's work
 buffers, so an optimizer's hundreds of calls allocate nothing.
 
-The numbers come from :mod:`skbackprop.backprop`, from the backend that
-``X``'s type selects:
-
-* numpy arrays and scipy sparse matrices: the fast CPU evaluator
-  (:func:`~skbackprop.backprop.make_cost_function`) and the R-operator for
-  Hessian-vector products;
-* arrays of any other Array API namespace (PyTorch, CuPy, array-api-strict):
-  the same passes written with the standard's operations
-  (:func:`~skbackprop.backprop.make_array_api_cost_function`), run on ``X``'s
-  device. The parameter vector stays a float64 numpy vector on the host: each
-  evaluation moves it to the device and the gradient back;
-* a ``dask.array``: the numpy evaluators on each block of rows, on the
-  workers of a Dask cluster, their partial sums added up
-  (:mod:`skbackprop._dask`, imported only then: :func:`dask_backend`). It is
-  checked first, since a dask array is an Array API array too.
-
-Every backend is tested against the readable reference
-(:func:`~skbackprop.backprop.cost_function`).
+The numbers come from :mod:`skbackprop.backprop`, through the placement of
+the data (:mod:`skbackprop._placement`): the fast CPU evaluator and the
+R-operator for numpy and scipy sparse data, the device evaluator for another
+Array API namespace, the numpy evaluators block by block on a Dask cluster.
+The loss itself knows no backend. Every backend is tested against the
+readable reference (:func:`~skbackprop.backprop.cost_function`).
 """
 
 import numpy as np
 
-from .backprop import (
-    _array_api,
-    array_api_forward,
-    check_activation,
-    check_output_activation,
-    forward_propagate,
-    make_array_api_cost_function,
-    make_cost_function,
-    make_hessian_vector_product,
-)
-from .backprop._course import _LOSS_FROM_Z, _cast_thetas, _compute_dtype
-
-
-def is_dask_collection(data):
-    """Whether ``data`` is a Dask collection, known by its type's module.
-
-    So dask is imported only once a Dask collection arrives.
-    """
-    return type(data).__module__.partition(".")[0] == "dask"
-
-
-def dask_backend(data):
-    """:mod:`skbackprop._dask` when ``data`` is a Dask collection, else None.
-
-    Without dask installed the import raises an ``ImportError`` that names
-    the extra to install.
-    """
-    if not is_dask_collection(data):
-        return None
-    from . import _dask
-
-    return _dask
+from ._placement import placement_for
+from .backprop import check_activation, check_output_activation
+from .backprop._course import _LOSS_FROM_Z, Network
 
 
 class NetworkLoss:
@@ -81,6 +40,9 @@ class NetworkLoss:
         Regularisation strength (the course's lambda).
     batch_size : int or None, default=None
         Rows per chunk of every evaluation; ``None`` takes all rows at once.
+    placement : placement object, default=None
+        Where the data live (:func:`~skbackprop._placement.placement_for`);
+        None finds it from each ``X``.
 
     Examples
     --------
@@ -101,42 +63,35 @@ class NetworkLoss:
         output_activation="sigmoid",
         alpha=1.0,
         batch_size=None,
+        placement=None,
     ):
-        self.layer_sizes = tuple(int(s) for s in layer_sizes)
-        self.activation = check_activation(activation)
-        self.output_activation = check_output_activation(output_activation)
-        self.alpha = float(alpha)
-        self.batch_size = batch_size
+        self.placement = placement
+        self.network = Network.of(
+            layer_sizes,
+            alpha,
+            check_activation(activation),
+            check_output_activation(output_activation),
+            batch_size,
+        )
+        self.layer_sizes, self.alpha, self.activation = self.network[:3]
+        self.output_activation, self.batch_size = self.network[3:]
         self._data = None
         self._evaluator = None
 
-    def _evaluator_for(self, X, Y, sample_weight):
-        """The evaluator of this data, built (with its buffers) on first use.
+    def _placement_of(self, X):
+        return placement_for(X) if self.placement is None else self.placement
 
-        The numpy backend's fast evaluator, or, for an Array API ``X``, the
-        device evaluator (which moves ``Y`` and the weights to ``X``'s device
-        once, here), or, for a dask ``X``, the Dask backend's (which persists
-        the blocks on the workers, here).
+    def evaluator(self, X, Y, sample_weight=None):
+        """``nn_params -> (J, grad)`` on this data, built (with its buffers) once.
+
+        The placement's evaluator: for a device ``X`` it moves ``Y`` and the
+        weights to the device once, for a dask ``X`` it persists the blocks
+        on the workers, here.
         """
         data = (X, Y, sample_weight)
         if self._data is None or any(a is not b for a, b in zip(self._data, data)):
-            dask = dask_backend(X)
-            if dask is not None:
-                build = dask.DaskCost
-            elif _array_api.is_array_api_array(X):
-                build = make_array_api_cost_function
-            else:
-                build = make_cost_function
-            self._evaluator = build(
-                self.layer_sizes,
-                X,
-                Y,
-                self.alpha,
-                sample_weight,
-                activation=self.activation,
-                output_activation=self.output_activation,
-                batch_size=self.batch_size,
-            )
+            placement = self._placement_of(X)
+            self._evaluator = placement.evaluator(self.network, X, Y, sample_weight)
             self._data = data
         return self._evaluator
 
@@ -148,7 +103,7 @@ class NetworkLoss:
         J : float
         grad : ndarray of shape (n_params,), float64
         """
-        return self._evaluator_for(X, Y, sample_weight)(nn_params)
+        return self.evaluator(X, Y, sample_weight)(nn_params)
 
     def loss(self, nn_params, X, Y, sample_weight=None):
         """The cost ``J`` at ``nn_params``."""
@@ -161,21 +116,8 @@ class NetworkLoss:
         ``nn_params`` (a chunk at a time with ``batch_size``, then per product);
         on Dask they stay on the workers, one block of rows each.
         """
-        if dask_backend(X) is not None or _array_api.is_array_api_array(X):
-            # Dask's passes stay on the workers; the device evaluator holds Y
-            # and the weights on the device.
-            return self._evaluator_for(X, Y, sample_weight).hessian_product(nn_params)
-        return make_hessian_vector_product(
-            nn_params,
-            self.layer_sizes,
-            X,
-            Y,
-            self.alpha,
-            sample_weight,
-            activation=self.activation,
-            output_activation=self.output_activation,
-            batch_size=self.batch_size,
-        )
+        placement = self._placement_of(X)
+        return placement.hessian_product(self, nn_params, X, Y, sample_weight)
 
     def forward(self, thetas, X):
         """``z(L)``, the output units' inputs, of the network ``thetas`` on ``X``.
@@ -185,12 +127,7 @@ class NetworkLoss:
         computed on the workers and gathered, a row of ``s_L`` numbers per
         example.
         """
-        dask = dask_backend(X)
-        if dask is not None:
-            return dask.forward(thetas, X, self.activation)
-        if _array_api.is_array_api_array(X):
-            return array_api_forward(thetas, X, self.activation)
-        return forward_propagate(_cast_thetas(thetas, X), X, self.activation)[1]
+        return self._placement_of(X).forward(thetas, X, self.activation)
 
     def compute_dtype(self, X):
         """The numpy dtype ``X`` is computed in (for messages and tolerances).
@@ -198,10 +135,7 @@ class NetworkLoss:
         float32 data computes in float32; other data in float64, or in float32
         on a device without float64.
         """
-        if dask_backend(X) is not None or not _array_api.is_array_api_array(X):
-            return np.dtype(_compute_dtype(X))
-        xp, device = _array_api.namespace_and_device(X)
-        return _array_api.numpy_dtype(_array_api.compute_dtype(X, xp, device), xp)
+        return self._placement_of(X).compute_dtype(X)
 
     def data_loss(self, z, Y, sample_weight=None):
         """``J`` without the penalty, from the output units' inputs ``z(L)``.

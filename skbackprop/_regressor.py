@@ -10,14 +10,10 @@ import numpy as np
 from sklearn.base import RegressorMixin
 from sklearn.metrics import r2_score
 
-from ._base import BaseBackprop, _dask_support, _lazy_on_dask, _unchanged_on_error
+from ._base import BaseBackprop, _placed, _unchanged_on_error
 from ._compat import with_callbacks
-from ._scale import check_validation_target_scale, warn_if_targets_are_large
-from ._validation import (
-    encode_continuous_targets,
-    encode_validation_continuous_targets,
-)
-from .backprop._array_api import is_array_api_array
+from ._scale import check_validation_target_scale
+from ._validation import encode_validation_continuous_targets
 
 
 def _score_hold_out(y_val, y_pred, sample_weight):
@@ -317,16 +313,12 @@ default=None
     def _output_activation(self):
         return "identity"
 
-    def _encode_targets(self, y, sample_weight, warm):
+    def _encode_targets(self, placement, y, sample_weight, warm):
         """``(encoding, Y, sample_weight)``: the targets' shape, ``y`` as a float
-        matrix with one column per output, and the weights unchanged."""
+        matrix with one column per output, and the weights unchanged (a dask
+        ``y`` checked and kept on the workers, by its ``placement``)."""
         previous = self.n_outputs_ if warm else None
-        dask = _dask_support(y)  # a dask y is checked and kept on the workers
-        if dask is None:
-            Y = encode_continuous_targets(y, previous)
-            warn_if_targets_are_large(Y)
-        else:
-            Y = dask.encode_continuous_targets(y, previous)
+        Y = placement.encode_continuous_targets(y, previous)
         encoding = {"n_outputs_": Y.shape[1], "_y_ndim": np.ndim(y)}
         return encoding, Y, sample_weight
 
@@ -359,7 +351,7 @@ default=None
     # Prediction
     # ------------------------------------------------------------------
 
-    @_lazy_on_dask
+    @_placed
     def predict(self, X):
         """Predict the targets, ``h(x) = z(L)``.
 
@@ -373,10 +365,10 @@ default=None
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             1-D when the training ``y`` was 1-D; float32 for float32 ``X``.
         """
-        z = self._output_z(X, "predict")
+        z, placement = self._placed_z(X, "predict")
         if self._y_ndim != 1:
             return z
-        return z[:, 0] if is_array_api_array(z) else z.ravel()
+        return placement.first_column(z)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

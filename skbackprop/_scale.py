@@ -142,14 +142,15 @@ def scale_factors(mean_squares, mean_squares_val):
         return np.maximum(ratio, 1.0 / ratio)
 
 
-def warn_if_validation_scale_differs(mean_squares, X_val):
+def warn_if_validation_scale_differs(mean_squares, mean_squares_val):
     """Warn when ``X_val``'s columns are on another scale than ``X``'s.
 
-    The median over the columns of :func:`scale_factors` above
+    From both sets' :func:`column_mean_squares`: the median over the columns
+    of :func:`scale_factors` above
     ``VALIDATION_SCALE_FACTOR``: the case of a Pipeline that transformed
     ``X`` but not ``X_val``.
     """
-    factors = scale_factors(mean_squares, column_mean_squares(X_val))
+    factors = scale_factors(mean_squares, mean_squares_val)
     if factors.size == 0:
         return
     factor = float(np.median(factors))

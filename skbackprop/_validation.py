@@ -21,7 +21,6 @@ from sklearn.utils.validation import check_array, column_or_1d
 from ._compat import compute_class_weight
 from ._solver import _SOLVERS, canonical_solver
 from .backprop import check_activation, check_output_activation
-from .backprop._array_api import is_array_api_array, namespace_and_device
 
 #: The classifier's output layers; identity units are the regressor's, which
 #: has no ``output_activation`` parameter.
@@ -573,63 +572,40 @@ def class_weights(class_weight, binarizer, y, sample_weight):
 # ---------------------------------------------------------------------------
 
 
-def split_validation(
-    X,
-    Y,
-    y,
-    sample_weight,
-    validation_fraction,
-    stratify,
-    rng,
-    user_sample_weight=None,
-):
-    """Hold out ``validation_fraction`` of the rows for early stopping.
+def hold_out_rows(n_samples, validation_fraction, stratify, rng):
+    """``(train, val)``: the row indices of early stopping's hold-out.
 
-    With ``stratify`` (the class labels; None for multilabel targets), the
-    hold-out is stratified by class, at least one row of each class, where
-    every class has two or more rows; otherwise, on tiny data, a plain random
-    hold-out. ``user_sample_weight`` (the weights as the user gave them, for
-    the callbacks) is cut to the training rows with the rest.
-
-    Returns
-    -------
-    train : tuple
-        ``(X, Y, y, sample_weight)`` of the training rows.
-    validation : tuple
-        ``(X_val, Y_val, y_val, sample_weight_val)``; the weights are None
-        when unset or all zero.
-    user_sample_weight : ndarray or None
-        Of the training rows.
+    ``validation_fraction`` of the rows (at least one, never all) are held
+    out. With ``stratify`` (the class labels; None for multilabel targets),
+    the hold-out is stratified by class, at least one row of each class,
+    where every class has two or more rows; otherwise, on tiny data, a plain
+    random hold-out.
     """
-    n_samples = X.shape[0]
     if n_samples < 2:
         raise ValueError(
             "early_stopping=True needs at least 2 samples to hold out a "
             f"validation set; got n_samples={n_samples}."
         )
     n_val = min(max(int(np.ceil(validation_fraction * n_samples)), 1), n_samples - 1)
-    train, val = _hold_out_rows(n_samples, n_val, stratify, rng)
-    sw_val = None if sample_weight is None else sample_weight[val]
+    return _hold_out_rows(n_samples, n_val, stratify, rng)
+
+
+def checked_hold_out(train, val):
+    """``(train, (X_val, Y_val, y_val, sample_weight_val))`` of a split's parts.
+
+    ``train`` and ``val`` are the :class:`~skbackprop._placement.FitData` of
+    the training and the held-out rows. The held-out weights become None
+    when they are all zero; training rows that all weigh zero are refused.
+    """
+    sw_val = val.sample_weight
     if sw_val is not None and not sw_val.sum() > 0:
         sw_val = None
-    if sample_weight is not None:
-        sample_weight = sample_weight[train]
-        if not sample_weight.sum() > 0:
-            raise ValueError(
-                "early_stopping=True left only samples of zero weight for "
-                "training; lower validation_fraction or change sample_weight."
-            )
-    validation = (_rows(X, val), Y[val], y[val], sw_val)
-    user_train = None if user_sample_weight is None else user_sample_weight[train]
-    return (_rows(X, train), Y[train], y[train], sample_weight), validation, user_train
-
-
-def _rows(X, indices):
-    """The rows ``indices`` of ``X``; of an Array API ``X``, on its device."""
-    if not is_array_api_array(X):
-        return X[indices]
-    xp, device = namespace_and_device(X)
-    return xp.take(X, xp.asarray(indices, device=device), axis=0)
+    if train.sample_weight is not None and not train.sample_weight.sum() > 0:
+        raise ValueError(
+            "early_stopping=True left only samples of zero weight for "
+            "training; lower validation_fraction or change sample_weight."
+        )
+    return train, (val.X, val.Y, val.y, sw_val)
 
 
 def _hold_out_rows(n_samples, n_val, stratify, rng):

@@ -9,7 +9,7 @@ import numpy as np
 from sklearn.datasets import load_iris
 from sklearn.preprocessing import StandardScaler
 
-import skbackprop._loss as loss_module
+import skbackprop._placement as placement_module
 from skbackprop import BackpropClassifier
 from skbackprop.backprop import init_thetas, unroll
 
@@ -41,9 +41,9 @@ def iris_scaled():
 
 def _patch_cost(monkeypatch, wrap):
     """Make fit's cost function ``wrap(cost)``, ``cost(params) -> (J, grad)``."""
-    real = loss_module.make_cost_function
+    real = placement_module.make_cost_function
     monkeypatch.setattr(
-        loss_module,
+        placement_module,
         "make_cost_function",
         lambda *args, **kwargs: wrap(real(*args, **kwargs)),
     )

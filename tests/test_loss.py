@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-import skbackprop._loss as loss_module
+import skbackprop._placement as placement_module
 from skbackprop._loss import NetworkLoss
 from skbackprop.backprop import (
     cost_function,
@@ -62,13 +62,13 @@ def test_forward_is_the_output_layers_input(problem):
 def test_evaluator_is_built_once_per_data(problem, monkeypatch):
     layer_sizes, X, Y, w, params = problem
     built = []
-    real = loss_module.make_cost_function
+    real = placement_module.make_cost_function
 
     def counting(*args, **kwargs):
         built.append(1)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(loss_module, "make_cost_function", counting)
+    monkeypatch.setattr(placement_module, "make_cost_function", counting)
     loss = NetworkLoss(layer_sizes)
     for _ in range(3):
         loss.loss_gradient(params, X, Y, w)

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from sklearn.exceptions import ConvergenceWarning
 
-import skbackprop._loss as loss_module
+import skbackprop._placement as placement_module
 from skbackprop import BackpropClassifier
 from skbackprop.backprop import cost_function, make_cost_function, unroll
 
@@ -197,7 +197,7 @@ def test_predict_on_huge_but_finite_outputs_is_finite():
 @pytest.mark.parametrize("solver", ["Newton-CG", "trust-ncg", "TNC"])
 def test_non_finite_cost_is_a_clear_error_for_new_solvers(iris, monkeypatch, solver):
     X, y = iris
-    real = loss_module.make_cost_function
+    real = placement_module.make_cost_function
     calls = [0]
 
     def nan_after_three(*args, **kwargs):
@@ -210,7 +210,7 @@ def test_non_finite_cost_is_a_clear_error_for_new_solvers(iris, monkeypatch, sol
 
         return wrapped
 
-    monkeypatch.setattr(loss_module, "make_cost_function", nan_after_three)
+    monkeypatch.setattr(placement_module, "make_cost_function", nan_after_three)
     clf = BackpropClassifier(hidden_layer_sizes=(3,), solver=solver, random_state=0)
     with pytest.raises(ValueError, match="became NaN or infinite"):
         clf.fit(X, y)

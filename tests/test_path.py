@@ -11,7 +11,7 @@ from sklearn.model_selection import KFold, StratifiedKFold, cross_validate
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-import skbackprop._loss as loss_module
+import skbackprop._placement as placement_module
 from skbackprop import (
     BackpropClassifier,
     BackpropClassifierCV,
@@ -309,7 +309,7 @@ def test_ctrl_c_keeps_the_best_network_so_far(monkeypatch):
     """Ctrl-C mid-path: a warning, NaN for what was not fit, a working model."""
     X, y = moons()
     calls = [0]
-    real = loss_module.make_cost_function
+    real = placement_module.make_cost_function
 
     def interrupting(*args, **kwargs):
         cost = real(*args, **kwargs)
@@ -322,7 +322,7 @@ def test_ctrl_c_keeps_the_best_network_so_far(monkeypatch):
 
         return wrapped
 
-    monkeypatch.setattr(loss_module, "make_cost_function", interrupting)
+    monkeypatch.setattr(placement_module, "make_cost_function", interrupting)
     est = BackpropClassifierCV(alphas=ALPHAS, cv=3, **SMALL)
     with pytest.warns(ConvergenceWarning, match="lambda path was interrupted"):
         est.fit(X, y)

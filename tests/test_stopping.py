@@ -18,7 +18,7 @@ from sklearn.datasets import load_digits, load_iris, make_moons
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.preprocessing import StandardScaler
 
-import skbackprop._loss as loss_module
+import skbackprop._placement as placement_module
 import skbackprop._solver as solver_module
 from skbackprop import BackpropClassifier, BackpropRegressor
 from skbackprop._compat import HAS_SKLEARN_CALLBACKS
@@ -315,13 +315,13 @@ def test_a_stuck_optimizer_is_warned_about_not_silently_stopped(monkeypatch, dig
     # A gradient pointing uphill: trust-ncg rejects every step and J stays
     # put. The plateau rule sees no fall at all and says so.
     X, y = digits
-    real = loss_module.make_cost_function
+    real = placement_module.make_cost_function
 
     def uphill(*args, **kwargs):
         cost = real(*args, **kwargs)
         return lambda p: (cost(p)[0], -cost(p)[1])
 
-    monkeypatch.setattr(loss_module, "make_cost_function", uphill)
+    monkeypatch.setattr(placement_module, "make_cost_function", uphill)
     clf = BackpropClassifier(hidden_layer_sizes=(3,), solver="trust-ncg", tol=1e-3)
     with pytest.warns(ConvergenceWarning, match="J did not decrease"):
         clf.set_params(random_state=0).fit(X[:300], y[:300])
@@ -447,7 +447,7 @@ def test_max_fun_limits_evaluations(iris, solver):
 def test_n_fun_evals_counts_every_cost_evaluation(iris, monkeypatch):
     X, y = iris
     calls = []
-    original = loss_module.make_cost_function
+    original = placement_module.make_cost_function
 
     def counting_factory(*args, **kwargs):
         fun = original(*args, **kwargs)
@@ -458,6 +458,6 @@ def test_n_fun_evals_counts_every_cost_evaluation(iris, monkeypatch):
 
         return counting
 
-    monkeypatch.setattr(loss_module, "make_cost_function", counting_factory)
+    monkeypatch.setattr(placement_module, "make_cost_function", counting_factory)
     clf = BackpropClassifier(hidden_layer_sizes=(3,), random_state=0).fit(X, y)
     assert clf.n_fun_evals_ == len(calls) > clf.n_iter_

@@ -34,7 +34,7 @@ at a time with ``batch_size``.
 import numpy as np
 
 from ._activations import check_output_activation, unit
-from ._course import _check_batch_size, _check_n_params, _theta_shapes
+from ._course import Network, _check_batch_size, _check_n_params
 from ._fast import cost_from_sums
 from ._roperator import hessian_product_from_sum
 
@@ -272,16 +272,8 @@ def make_array_api_cost_function(
     >>> bool(np.isclose(J, J_ref, rtol=1e-12)), bool(np.allclose(grad, grad_ref))
     (True, True)
     """
-    return ArrayAPICost(
-        layer_sizes,
-        X,
-        Y,
-        alpha,
-        sample_weight,
-        activation,
-        output_activation,
-        batch_size,
-    )
+    network = Network.of(layer_sizes, alpha, activation, output_activation, batch_size)
+    return ArrayAPICost(network, X, Y, sample_weight)
 
 
 def make_array_api_hessian_vector_product(
@@ -300,17 +292,8 @@ def make_array_api_hessian_vector_product(
     Returns ``hvp(v) -> H v``: ``v`` and ``H v`` are numpy vectors on the host
     (``H v`` float64); every pass runs on the device.
     """
-    fun = make_array_api_cost_function(
-        layer_sizes,
-        X,
-        Y,
-        alpha,
-        sample_weight,
-        activation,
-        output_activation,
-        batch_size,
-    )
-    return fun.hessian_product(nn_params)
+    network = Network.of(layer_sizes, alpha, activation, output_activation, batch_size)
+    return ArrayAPICost(network, X, Y, sample_weight).hessian_product(nn_params)
 
 
 class ArrayAPICost:
@@ -325,25 +308,15 @@ class ArrayAPICost:
         the device has it): the parameters on the device are in ``acc_dtype``.
     """
 
-    def __init__(
-        self,
-        layer_sizes,
-        X,
-        Y,
-        alpha,
-        sample_weight,
-        activation,
-        output_activation,
-        batch_size,
-    ):
-        self.unit = unit(activation)
-        self.output = check_output_activation(output_activation)
-        self.layer_sizes = tuple(int(s) for s in layer_sizes)
-        self.shapes = _theta_shapes(self.layer_sizes)
-        self.n_params = sum(r * c for r, c in self.shapes)
-        self.alpha = float(alpha)
+    def __init__(self, network, X, Y, sample_weight):
+        self.unit = unit(network.activation)
+        self.output = check_output_activation(network.output_activation)
+        self.layer_sizes = network.layer_sizes
+        self.shapes = network.shapes
+        self.n_params = network.n_params
+        self.alpha = network.alpha
         self._set_data(X, Y, sample_weight)
-        self.chunk = _check_batch_size(batch_size, self.m)
+        self.chunk = _check_batch_size(network.batch_size, self.m)
         self.chunks = [
             (start, min(start + self.chunk, self.m))
             for start in range(0, self.m, self.chunk)

@@ -22,6 +22,7 @@ is tested against; training uses the fast evaluator of
 """
 
 import numbers
+from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -44,6 +45,39 @@ from ._activations import (
 def _theta_shapes(layer_sizes):
     """Shapes ``(s_{l+1}, s_l + 1)`` of ``Theta(1), ..., Theta(L-1)``."""
     return [(s_next, s + 1) for s, s_next in zip(layer_sizes[:-1], layer_sizes[1:])]
+
+
+class Network(NamedTuple):
+    """One network's description, as every evaluator of its cost takes it.
+
+    ``layer_sizes`` ``(s_1, ..., s_L)``, ``alpha`` the course's lambda, the
+    hidden units' ``activation``, the ``output_activation`` (its cost with
+    it) and ``batch_size``, the rows per chunk of an evaluation (None: all
+    at once). The public ``make_*`` functions take these as arguments and
+    build one.
+    """
+
+    layer_sizes: tuple
+    alpha: float = 1.0
+    activation: str = "sigmoid"
+    output_activation: str = "sigmoid"
+    batch_size: object = None
+
+    @classmethod
+    def of(cls, layer_sizes, alpha, activation, output_activation, batch_size):
+        """A ``Network`` with ``layer_sizes`` as ints and ``alpha`` a float."""
+        sizes = tuple(int(s) for s in layer_sizes)
+        return cls(sizes, float(alpha), activation, output_activation, batch_size)
+
+    @property
+    def shapes(self):
+        """The shapes of ``Theta(1), ..., Theta(L-1)``."""
+        return _theta_shapes(self.layer_sizes)
+
+    @property
+    def n_params(self):
+        """The length of the unrolled parameter vector."""
+        return sum(r * c for r, c in self.shapes)
 
 
 def unroll(thetas):

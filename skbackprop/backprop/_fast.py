@@ -9,12 +9,12 @@ import numpy as np
 
 from ._activations import _sigmoid_inplace, check_output_activation, unit
 from ._course import (
+    Network,
     _check_batch_size,
     _check_n_params,
     _check_sample_weight_array,
     _compute_dtype,
     _is_sparse,
-    _theta_shapes,
     add_regularization_gradient,
     regularization_cost,
     roll,
@@ -106,16 +106,8 @@ def make_cost_function(
     >>> bool(np.isclose(J, J_ref, rtol=1e-12)), bool(np.allclose(grad, grad_ref))
     (True, True)
     """
-    return _FastCost(
-        layer_sizes,
-        X,
-        Y,
-        alpha,
-        sample_weight,
-        activation,
-        output_activation,
-        batch_size,
-    )
+    network = Network.of(layer_sizes, alpha, activation, output_activation, batch_size)
+    return _FastCost(network, X, Y, sample_weight)
 
 
 def cost_from_sums(data_cost, delta, nn_params, layer_sizes, alpha, m):
@@ -149,24 +141,14 @@ class _FastCost:
     layer's becomes ``a(L) - y``, the output delta.
     """
 
-    def __init__(
-        self,
-        layer_sizes,
-        X,
-        Y,
-        alpha,
-        sample_weight,
-        activation,
-        output_activation,
-        batch_size,
-    ):
-        self.unit = unit(activation)
-        self.output_activation = check_output_activation(output_activation)
-        self.layer_sizes = tuple(int(s) for s in layer_sizes)
-        self.shapes = _theta_shapes(self.layer_sizes)
-        self.n_params = sum(r * c for r, c in self.shapes)
-        self._set_data(X, Y, sample_weight, batch_size)
-        self.alpha = float(alpha)
+    def __init__(self, network, X, Y, sample_weight):
+        self.unit = unit(network.activation)
+        self.output_activation = check_output_activation(network.output_activation)
+        self.layer_sizes = network.layer_sizes
+        self.shapes = network.shapes
+        self.n_params = network.n_params
+        self._set_data(X, Y, sample_weight, network.batch_size)
+        self.alpha = network.alpha
         self._allocate()
 
     def _set_data(self, X, Y, sample_weight, batch_size):
