@@ -30,9 +30,12 @@ from ._scale import warn_if_inputs_saturate, warn_if_validation_scale_differs
 from ._solver import (
     Monitor,
     SolverSettings,
+    auto_score_tol_doc,
     auto_tol,
+    auto_tol_doc,
     minimize_network,
     resolve_tol,
+    tiny_fit_doc,
     warn_if_bfgs_is_large,
     warn_if_limit_reached,
 )
@@ -66,6 +69,20 @@ def _unchanged_on_error(fit):
             raise
 
     return wrapper
+
+
+def _stating_tol(cls):
+    """Decorate an estimator: its ``tol`` docs state ``tol="auto"``'s numbers
+    from :mod:`skbackprop._solver`'s constants, the one place they are set."""
+    doc = cls.__doc__
+    for marker, text in (
+        ("{auto_tol}", auto_tol_doc()),
+        ("{tiny_fit}", tiny_fit_doc()),
+        ("{auto_score_tol}", auto_score_tol_doc()),
+    ):
+        doc = doc.replace(marker, text)
+    cls.__doc__ = doc
+    return cls
 
 
 def _placed(predict):

@@ -10,7 +10,7 @@ import numpy as np
 from sklearn.base import ClassifierMixin
 from sklearn.metrics import accuracy_score
 
-from ._base import BaseBackprop, _placed, _unchanged_on_error
+from ._base import BaseBackprop, _placed, _stating_tol, _unchanged_on_error
 from ._compat import with_callbacks
 from ._placement import HOST
 from ._validation import (
@@ -43,6 +43,7 @@ def _log_normalize(scores, placement):
         return placement.log_softmax(scores)  # every row's maximum is finite
 
 
+@_stating_tol
 class BackpropClassifier(ClassifierMixin, BaseBackprop):
     """Neural-network classifier trained as in Andrew Ng's Machine Learning course.
 
@@ -71,6 +72,11 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
     float64); anything else is converted to float64. A ``dask.array`` ``X``
     chunked by rows trains across the workers of a Dask cluster, where it
     stays, and predictions on one are lazy dask arrays (see :ref:`dask`).
+    With ``sklearn.set_config(array_api_dispatch=True)``, an ``X`` of another
+    Array API namespace (PyTorch, CuPy, array-api-strict) trains on its
+    device; ``thetas_`` are stored there, and predictions come back in
+    ``X``'s namespace and on its device (string class labels as numpy; see
+    :ref:`gpu`).
 
     Parameters
     ----------
@@ -109,15 +115,14 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
         steps refine the minimum; fits that differ only by rounding (rows in
         another order, integer sample weights instead of repeated rows) then
         agree to about 1e-8, which a stop partway down the slope cannot
-        promise. ``"auto"`` is ``tol=1.5e-4`` up to 1e7 training rows times
-        weights, rising log-linearly to 2e-2 at 1e8 and above (a large
+        promise. {auto_tol} (a large
         fit's held-out score settles long before its ``J``), except on tiny
-        problems (rows times weights at most 5e4), which are fit tight,
+        problems ({tiny_fit}), which are fit tight,
         since that costs a fraction of a second there. The values were
         chosen by measurement: see the user guide and the performance page.
         ``stop_reason_`` says which rule ended a fit.
         With ``early_stopping``, ``tol``
-        (3e-3 for ``"auto"``, 0 on tiny problems) is instead the least gain
+        ({auto_score_tol}) is instead the least gain
         in validation score that counts as an improvement.
     solver : {"L-BFGS-B", "CG", "BFGS", "TNC", "Newton-CG", "trust-ncg", \
 "trust-krylov"}, default="L-BFGS-B"
@@ -455,8 +460,10 @@ default=None
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Input data.
+        X : {array-like, sparse matrix, dask array} of shape (n_samples, n_features)
+            Input data. The result is a lazy dask array for a dask ``X``,
+            and in ``X``'s namespace and on its device for an Array API
+            ``X`` (under ``array_api_dispatch``).
 
         Returns
         -------
@@ -489,8 +496,10 @@ default=None
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Input data.
+        X : {array-like, sparse matrix, dask array} of shape (n_samples, n_features)
+            Input data. The result is a lazy dask array for a dask ``X``,
+            and in ``X``'s namespace and on its device for an Array API
+            ``X`` (under ``array_api_dispatch``).
 
         Returns
         -------
@@ -512,8 +521,10 @@ default=None
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Input data.
+        X : {array-like, sparse matrix, dask array} of shape (n_samples, n_features)
+            Input data. The result is a lazy dask array for a dask ``X``,
+            and in ``X``'s namespace and on its device for an Array API
+            ``X`` (under ``array_api_dispatch``).
 
         Returns
         -------
@@ -552,8 +563,10 @@ default=None
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Input data.
+        X : {array-like, sparse matrix, dask array} of shape (n_samples, n_features)
+            Input data. The result is a lazy dask array for a dask ``X``,
+            and in ``X``'s namespace and on its device for an Array API
+            ``X`` (under ``array_api_dispatch``).
 
         Returns
         -------

@@ -10,7 +10,7 @@ import numpy as np
 from sklearn.base import RegressorMixin
 from sklearn.metrics import r2_score
 
-from ._base import BaseBackprop, _placed, _unchanged_on_error
+from ._base import BaseBackprop, _placed, _stating_tol, _unchanged_on_error
 from ._compat import with_callbacks
 from ._scale import check_validation_target_scale
 from ._validation import encode_validation_continuous_targets
@@ -28,6 +28,7 @@ def _score_hold_out(y_val, y_pred, sample_weight):
     return float(r2_score(y_val, y_pred, sample_weight=sample_weight))
 
 
+@_stating_tol
 class BackpropRegressor(RegressorMixin, BaseBackprop):
     """Neural-network regressor trained as in Andrew Ng's Machine Learning course.
 
@@ -53,7 +54,13 @@ class BackpropRegressor(RegressorMixin, BaseBackprop):
 
     ``X`` may be dense or a scipy sparse CSR/CSC matrix (never densified);
     float32 ``X`` is computed in float32 (the optimizer's parameter vector
-    stays float64) and gives float32 predictions. The targets are not
+    stays float64) and gives float32 predictions. A ``dask.array`` ``X``
+    chunked by rows trains across the workers of a Dask cluster, where it
+    stays, and predictions on one are lazy dask arrays (see :ref:`dask`).
+    With ``sklearn.set_config(array_api_dispatch=True)``, an ``X`` of another
+    Array API namespace (PyTorch, CuPy, array-api-strict) trains on its
+    device, and predictions come back in ``X``'s namespace and on its device
+    (see :ref:`gpu`). The targets are not
     scaled: scale them (e.g. with
     :class:`~sklearn.compose.TransformedTargetRegressor`) when they are far
     from unit size, as ``alpha`` and ``tol`` are felt relative to them.
@@ -91,16 +98,15 @@ class BackpropRegressor(RegressorMixin, BaseBackprop):
         steps refine the minimum; fits that differ only by rounding (rows in
         another order, integer sample weights instead of repeated rows) then
         agree to about 1e-8, which a stop partway down the slope cannot
-        promise. ``"auto"`` is ``tol=1.5e-4`` up to 1e7 training rows times
-        weights, rising log-linearly to 2e-2 at 1e8 and above (a large
+        promise. {auto_tol} (a large
         fit's held-out score settles long before its ``J``), except on tiny
-        problems (rows times weights at most 5e4), which are fit tight,
+        problems ({tiny_fit}), which are fit tight,
         since that costs a fraction of a second there. The values were
         chosen by measurement: see the user guide and the performance page.
         ``stop_reason_`` says which rule ended a fit.
-        With ``early_stopping``, ``tol`` (3e-3 for ``"auto"``, 0 on tiny
-        problems) is instead the least gain in validation score (R²) that
-        counts as an improvement.
+        With ``early_stopping``, ``tol`` ({auto_score_tol}) is instead
+        the least gain in validation score (R²) that counts as an
+        improvement.
     solver : {"L-BFGS-B", "CG", "BFGS", "TNC", "Newton-CG", "trust-ncg", \
 "trust-krylov"}, default="L-BFGS-B"
         The :func:`scipy.optimize.minimize` method (names are matched without
@@ -274,9 +280,10 @@ class BackpropRegressor(RegressorMixin, BaseBackprop):
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        X : {array-like, sparse matrix, dask array} of shape (n_samples, n_features)
             Training data; a sparse matrix is used as CSR or CSC without
-            densifying it, float32 data is computed in float32.
+            densifying it, float32 data is computed in float32, a dask array
+            chunked by rows is used on the workers that hold it.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Real-valued targets, finite.
         sample_weight : array-like of shape (n_samples,), default=None
@@ -357,8 +364,10 @@ default=None
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Input data.
+        X : {array-like, sparse matrix, dask array} of shape (n_samples, n_features)
+            Input data. The result is a lazy dask array for a dask ``X``,
+            and in ``X``'s namespace and on its device for an Array API
+            ``X`` (under ``array_api_dispatch``).
 
         Returns
         -------

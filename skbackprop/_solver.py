@@ -76,6 +76,33 @@ _AUTO_SCORE_TOL = 3e-3
 _TINY_FIT = 5e4
 
 
+def _sci(value):
+    """``value`` as the docs write it: 1.5e-4, 2e-2, 1e7."""
+    mantissa, exponent = f"{value:.1e}".split("e")
+    return f"{mantissa.removesuffix('.0')}e{int(exponent)}"
+
+
+def auto_tol_doc():
+    """``tol="auto"``'s schedule in words, from these constants (the
+    estimators' docstrings state it from here)."""
+    small, large = _AUTO_TOL_SIZES
+    return (
+        f'``"auto"`` is ``tol={_sci(_AUTO_TOL)}`` up to {_sci(small)} training '
+        f"rows times weights, rising log-linearly to {_sci(_AUTO_TOL_LARGE)} at "
+        f"{_sci(large)} and above"
+    )
+
+
+def auto_score_tol_doc():
+    """``tol="auto"`` with early stopping, in words (for the docstrings)."""
+    return f'{_sci(_AUTO_SCORE_TOL)} for ``"auto"``, 0 on tiny problems'
+
+
+def tiny_fit_doc():
+    """The size of a tiny problem, in words (for the docstrings)."""
+    return f"rows times weights at most {_sci(_TINY_FIT)}"
+
+
 def canonical_solver(solver):
     """The spelling of ``_SOLVERS`` matching ``solver`` (case-insensitive), or None."""
     if isinstance(solver, str):
