@@ -349,9 +349,9 @@ class _AlphaPath:
         """``alpha_`` fit on all rows, from the best fold's network at it.
 
         A cold fit at a large λ can end at the symmetric network that the
-        path avoided by coming from below (4-bit parity: 53% where the path
-        scored 100%), so the refit continues the best fold's network, at
-        ``tol``; from random weights only if that fold lacked a class.
+        path avoided by coming from below (parity, on the performance page's
+        suite), so the refit continues the best fold's network, at ``tol``;
+        from random weights only if that fold lacked a class.
         """
         refit = copy.deepcopy(fold_network)
         if not self._same_targets(refit, y):
