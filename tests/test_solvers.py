@@ -214,3 +214,9 @@ def test_tnc_takes_the_largest_max_fun_it_can():
     X_iris, y_iris = iris_scaled()
     est = BackpropClassifier(hidden_layer_sizes=(3,), solver="TNC", max_fun=2**31 - 1)
     assert est.fit(X_iris, y_iris).score(X_iris, y_iris) > 0.9
+
+
+def test_the_tests_name_every_solver_of_the_code():
+    # The tests' list is written out (a solver dropped from the code fails
+    # them); a solver added to the code must join it, or no test runs it.
+    assert sorted(SOLVERS) == sorted(solver_module._SOLVERS)
