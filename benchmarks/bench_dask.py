@@ -1,7 +1,8 @@
 """The full-batch fit on a Dask cluster against the in-memory fit, one run.
 
 On a ``LocalCluster`` of two worker processes of one thread each (the
-scheduler runs in this process, as a client's does next to a real cluster):
+scheduler runs in this process, as a client's does next to a real cluster;
+a ``--quick`` run's workers are two threads in it, which start faster):
 
 1. **Time per evaluation** of the cost and gradient at 60,000 x 784, hidden
    ``(100,)``, 10 classes (the MNIST test set tiled six times, or synthetic
@@ -28,31 +29,31 @@ scheduler runs in this process, as a client's does next to a real cluster):
 Usage (from the repository root)::
 
     python benchmarks/bench_dask.py            # the sizes above (a few minutes)
-    python benchmarks/bench_dask.py --quick    # small sizes, under a minute
+    python benchmarks/bench_dask.py --quick    # small sizes, seconds
 
-Results are printed as tables and saved to benchmarks/results/bench_dask.json.
+Results are printed as tables and saved to benchmarks/results/bench_dask.json
+(a quick run's to benchmarks/results/quick/). Needs the dask extra.
 """
 
-import argparse
-import json
 import math
 import multiprocessing
-import os
-import platform
 import statistics
-import sys
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
+from _harness import (
+    json_path,
+    make_parser,
+    median_time,
+    print_environment,
+    read_status,
+    require,
+    reset_peak_rss,
+    write_json,
+)
+from mnist_data import DEFAULT_DATA, add_data_argument, load_mnist, missing_mnist
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_fit import _read_status, _reset_peak_rss  # noqa: E402
-from mnist_data import DEFAULT_DATA, MNIST_FILES, load_mnist  # noqa: E402
-
-REPO = Path(__file__).resolve().parents[1]
-DEFAULT_JSON = REPO / "benchmarks" / "results" / "bench_dask.json"
 #: Network assumed for the paper estimate: 10 Gbit/s, 0.2 ms per message.
 BANDWIDTH = 1.25e9  # bytes per second
 LATENCY = 2e-4  # seconds
@@ -73,9 +74,14 @@ def local_cluster(processes=True):
     )
 
 
-def mnist_rows(m, data_dir):
-    """``m`` rows of the MNIST test set (tiled), or synthetic data without it."""
-    if all((Path(data_dir) / name).is_file() for name in MNIST_FILES):
+def mnist_rows(m, data_dir, quick):
+    """``m`` rows of the MNIST test set (tiled), or synthetic data without it.
+
+    A ``--quick`` run without ``--data`` takes the synthetic rows.
+    """
+    if data_dir is None and not quick:
+        data_dir = DEFAULT_DATA
+    if data_dir is not None and not missing_mnist(data_dir):
         X, y = load_mnist(data_dir)
         reps = math.ceil(m / len(y))
         return np.tile(X, (reps, 1))[:m], np.tile(y, reps)[:m], "MNIST test set"
@@ -100,15 +106,14 @@ def block_compute_times(task_stream):
 
 
 def time_evaluations(cost, params, number):
-    """Median wall time (s) of ``number`` evaluations at nearby parameters."""
-    cost(params)  # warm up: buffers, imports, connections
-    times = []
-    for i in range(number):
-        p = params + 1e-3 * i
-        start = time.perf_counter()
-        cost(p)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    """Median wall time (s) of ``number`` evaluations at nearby parameters.
+
+    Each at other parameters (a step of 1e-3 more each call), so that
+    nothing the cluster may cache answers for the next one; the warm-up
+    call (buffers, imports, connections) at ``params``.
+    """
+    shifts = iter([0.0, *(1e-3 * i for i in range(number))])  # warm-up, then each
+    return median_time(lambda: cost(params + next(shifts)), number)
 
 
 # ---------------------------------------------------------------------------
@@ -116,7 +121,7 @@ def time_evaluations(cost, params, number):
 # ---------------------------------------------------------------------------
 
 
-def per_evaluation(m, number, data_dir):
+def per_evaluation(m, number, data_dir, quick):
     import dask.array as da
     import distributed
 
@@ -124,7 +129,7 @@ def per_evaluation(m, number, data_dir):
     from skbackprop._dask import DaskCost
     from skbackprop.backprop import init_thetas, make_cost_function, unroll
 
-    X, y, source = mnist_rows(m, data_dir)
+    X, y, source = mnist_rows(m, data_dir, quick)
     Y = one_hot(y)
     layer_sizes = (784, 100, 10)
     params = unroll(init_thetas(layer_sizes, random_state=0))
@@ -133,7 +138,7 @@ def per_evaluation(m, number, data_dir):
             make_cost_function(layer_sizes, X, Y, 1.0), params, number
         )
     with (
-        local_cluster() as cluster,
+        local_cluster(processes=not quick) as cluster,
         distributed.Client(cluster) as client,
         warnings.catch_warnings(),
     ):
@@ -167,7 +172,7 @@ def per_evaluation(m, number, data_dir):
 # ---------------------------------------------------------------------------
 
 
-def small_overhead(number, block_counts, m=2048):
+def small_overhead(number, block_counts, m=2048, processes=True):
     import dask.array as da
     import distributed
 
@@ -181,7 +186,7 @@ def small_overhead(number, block_counts, m=2048):
     params = unroll(init_thetas(layer_sizes, random_state=0))
     in_memory = time_evaluations(make_cost_function(layer_sizes, X, Y, 1.0), params, 50)
     rows = []
-    with local_cluster() as cluster, distributed.Client(cluster):
+    with local_cluster(processes) as cluster, distributed.Client(cluster):
         for n_blocks in block_counts:
             Xd = da.from_array(X, chunks=(m // n_blocks, 64)).persist()
             Yd = da.from_array(Y, chunks=(m // n_blocks, 10)).persist()
@@ -206,7 +211,7 @@ def small_overhead(number, block_counts, m=2048):
 
 
 def _rss_mb():
-    return _read_status("VmRSS") / 2**20
+    return read_status("VmRSS") / 2**20
 
 
 def memory_child(spec, queue):
@@ -217,7 +222,7 @@ def memory_child(spec, queue):
     from skbackprop import BackpropClassifier
 
     m, n = spec["m"], 784
-    with local_cluster() as cluster, distributed.Client(cluster):
+    with local_cluster(spec["processes"]) as cluster, distributed.Client(cluster):
         X = da.random.default_rng(0).random((m, n), chunks=(m // 8, n))
         y = da.random.default_rng(1).integers(0, 10, m, chunks=m // 8)
         clf = BackpropClassifier(hidden_layer_sizes=(25,), max_iter=3, random_state=0)
@@ -227,13 +232,13 @@ def memory_child(spec, queue):
             small = da.random.default_rng(2).random((100, n), chunks=(50, n))
             clf.fit(small, y[:100].persist())
         before = _rss_mb()
-        _reset_peak_rss()
+        reset_peak_rss()
         start = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             clf.fit(X, y)
         seconds = time.perf_counter() - start
-        peak = _read_status("VmHWM") / 2**20
+        peak = read_status("VmHWM") / 2**20
         queue.put(
             {
                 "X_gb": m * n * 8 / 1e9,
@@ -247,10 +252,11 @@ def memory_child(spec, queue):
         )
 
 
-def client_memory(m):
+def client_memory(m, processes=True):
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
-    child = context.Process(target=memory_child, args=({"m": m}, queue))
+    spec = {"m": m, "processes": processes}
+    child = context.Process(target=memory_child, args=(spec, queue))
     child.start()
     result = queue.get()
     child.join()
@@ -353,47 +359,28 @@ def print_report(results):
     print(f"   assumptions: {est['assumptions']}")
 
 
-def environment():
-    import dask
-    import distributed
-
-    import skbackprop
-
-    return {
-        "python": platform.python_version(),
-        "machine": platform.machine(),
-        "cpus": os.cpu_count(),
-        "skbackprop": skbackprop.__version__,
-        "dask": dask.__version__,
-        "distributed": distributed.__version__,
-        "numpy": np.__version__,
-        "load_average_at_start": os.getloadavg(),
-    }
-
-
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="small sizes")
-    parser.add_argument("--data", default=DEFAULT_DATA, help="MNIST folder")
-    parser.add_argument("--json", default=DEFAULT_JSON, help="results file")
+    parser = make_parser(__doc__, "small sizes, seconds")
+    add_data_argument(parser)
+    parser.add_argument("--json", default=None, help="results file")
     args = parser.parse_args(argv)
     quick = args.quick
-    results = {"environment": environment(), "quick": quick}
+    dask = require("dask", quick, "the dask extra")
+    distributed = require("distributed", quick, "the dask extra")
+    env = print_environment(dask=dask.__version__, distributed=distributed.__version__)
+    results = {"environment": env, "quick": quick}
     results["per_evaluation"] = per_evaluation(
-        6000 if quick else 60000, 3 if quick else 10, args.data
+        4000 if quick else 60000, 3 if quick else 10, args.data, quick
     )
     results["small_overhead"] = small_overhead(
-        10 if quick else 30, (2, 8) if quick else (2, 4, 8, 16, 32)
+        5 if quick else 30, (2, 4) if quick else (2, 4, 8, 16, 32), 2048, not quick
     )
-    results["client_memory"] = client_memory(20000 if quick else 340000)
+    results["client_memory"] = client_memory(8000 if quick else 340000, not quick)
     results["paper_estimate"] = paper_estimate(
         results["per_evaluation"], results["small_overhead"]
     )
     print_report(results)
-    path = Path(args.json)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(results, indent=2))
-    print(f"\nsaved to {path}")
+    write_json(json_path("bench_dask", quick, args.json), results)
 
 
 if __name__ == "__main__":

@@ -15,18 +15,23 @@ Datasets: digits, make_moons(1000, noise=0.25), make_gaussian_quantiles
 BackpropClassifier; diabetes (target standardised) for BackpropRegressor.
 Every other parameter is the estimator's default.
 
-Usage (from the repository root)::
+A ``--quick`` run: moons on 300 rows and diabetes, 2 outer and 2 inner
+folds, a grid of 3.
+
+Usage (from the repository root; the table of docs/performance.rst's
+"Choosing λ by the evidence")::
 
     python benchmarks/bench_evidence.py            # all sets (~5 minutes)
     python benchmarks/bench_evidence.py --sets moons diabetes
     python benchmarks/bench_evidence.py --mnist   # cost on MNIST-8k, 25/100 units
+    python benchmarks/bench_evidence.py --quick   # a smoke run, seconds
 """
 
-import argparse
-import time
 import warnings
 
 import numpy as np
+from _harness import make_parser, print_environment, timed_fit
+from mnist_data import add_data_argument, mnist_or_stand_in
 from sklearn.datasets import (
     load_diabetes,
     load_digits,
@@ -42,14 +47,18 @@ from sklearn.preprocessing import StandardScaler
 from skbackprop import BackpropClassifier, BackpropRegressor
 
 GRID = np.logspace(-3, 2, 10)
+#: A quick run's (outer folds, grid, inner folds) and sets.
+QUICK = (2, np.logspace(-2, 1, 3), 2)
+QUICK_SETS = ["moons", "diabetes"]
 
 
-def datasets():
-    """name -> (X, y, Estimator)."""
+def datasets(quick=False):
+    """name -> (X, y, Estimator); a quick run's moons has 300 rows."""
     X_d, y_d = load_diabetes(return_X_y=True)
+    moons = make_moons(300 if quick else 1000, noise=0.25, random_state=0)
     return {
         "digits": (*load_digits(return_X_y=True), BackpropClassifier),
-        "moons": (*make_moons(1000, noise=0.25, random_state=0), BackpropClassifier),
+        "moons": (*moons, BackpropClassifier),
         "quantiles": (
             *make_gaussian_quantiles(
                 n_samples=1000, n_features=2, n_classes=3, random_state=0
@@ -62,15 +71,16 @@ def datasets():
 
 
 def timed_score(model, X_train, y_train, X_test, y_test):
-    start = time.perf_counter()
-    model.fit(X_train, y_train)
-    return time.perf_counter() - start, 100 * model.score(X_test, y_test), model
+    seconds = timed_fit(model, X_train, y_train)
+    return seconds, 100 * model.score(X_test, y_test), model
 
 
-def one_set(X, y, Estimator):
+def one_set(X, y, Estimator, folds=5, grid=GRID, inner=5):
     """Per method: mean time ratio to default, mean score, the chosen alphas."""
     regression = Estimator is BackpropRegressor
-    outer = (KFold if regression else StratifiedKFold)(5, shuffle=True, random_state=0)
+    outer = (KFold if regression else StratifiedKFold)(
+        folds, shuffle=True, random_state=0
+    )
     rows = {
         name: {"time": [], "score": [], "alpha": []}
         for name in ("default", "evidence", "grid")
@@ -84,8 +94,8 @@ def one_set(X, y, Estimator):
             ),
             "grid": GridSearchCV(
                 make_pipeline(StandardScaler(), Estimator(random_state=0)),
-                {f"{Estimator.__name__.lower()}__alpha": GRID},
-                cv=5,
+                {f"{Estimator.__name__.lower()}__alpha": grid},
+                cv=inner,
             ),
         }
         for name, model in models.items():
@@ -109,22 +119,25 @@ def one_set(X, y, Estimator):
     }
 
 
-def mnist_cost(hidden_sizes=(25, 100)):
+def mnist_cost(data_dir, quick, hidden_sizes=(25, 100)):
     """The cost target's sets: one fit each on the 8,000 MNIST training rows.
 
     The rows of the out-of-the-box benchmark (the first 8,000 of the MNIST
-    test set, pixels / 255); the test score on the other 2,000.
+    test set, pixels / 255); the test score on the other 2,000. A quick
+    run: 500 of them, 25 units.
     """
-    from mnist_data import load_mnist
-
-    X, y = load_mnist()
+    X, y, source = mnist_or_stand_in(data_dir, quick)
+    print(f"rows: {source}")
+    n_train, hidden_sizes = (500, (25,)) if quick else (8000, hidden_sizes)
     for hidden in hidden_sizes:
         results = {}
         for alpha in (1.0, "evidence"):
             model = BackpropClassifier(
                 hidden_layer_sizes=(hidden,), alpha=alpha, random_state=0
             )
-            results[alpha] = timed_score(model, X[:8000], y[:8000], X[8000:], y[8000:])
+            results[alpha] = timed_score(
+                model, X[:n_train], y[:n_train], X[8000:], y[8000:]
+            )
         base = results[1.0][0]
         for alpha, (seconds, score, model) in results.items():
             chosen = getattr(model, "alpha_", 1.0)
@@ -136,15 +149,18 @@ def mnist_cost(hidden_sizes=(25, 100)):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = make_parser(__doc__, "moons (300 rows), diabetes; 2 folds, a grid of 3")
     parser.add_argument("--sets", nargs="*", default=None)
     parser.add_argument("--mnist", action="store_true", help="the MNIST-8k cost only")
+    add_data_argument(parser)
     args = parser.parse_args()
+    print_environment()
     if args.mnist:
-        mnist_cost()
+        mnist_cost(args.data, args.quick)
         return
-    sets = datasets()
-    names = args.sets or list(sets)
+    sets = datasets(args.quick)
+    names = args.sets or (QUICK_SETS if args.quick else list(sets))
+    sizes = QUICK if args.quick else (5, GRID, 5)
     print(
         f"{'set':<10} {'method':<9} {'t/default':>10} {'score':>7} {'alpha (med.)':>13}"
     )
@@ -152,7 +168,7 @@ def main():
         X, y, Estimator = sets[name]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            result = one_set(X, y, Estimator)
+            result = one_set(X, y, Estimator, *sizes)
         for method, (ratio, score, alpha) in result.items():
             print(
                 f"{name:<10} {method:<9} {ratio:>10.1f} {score:>7.2f} {alpha:>15.4g}",

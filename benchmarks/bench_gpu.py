@@ -21,33 +21,39 @@ iterations. In one run, on one device:
   evaluator) on this machine's CPU, the same data and iterations.
 
 Prints a table and writes JSON (``--json``, default
-``benchmarks/results/bench_gpu.json``). From the repository root::
+``benchmarks/results/bench_gpu.json``). From the repository root (the tables
+of docs/performance.rst's "On a GPU")::
 
     python benchmarks/bench_gpu.py                        # on the GPU (cuda)
     python benchmarks/bench_gpu.py --device cpu --quick   # PyTorch on the CPU
+    python benchmarks/bench_gpu.py --quick                # skipped without a GPU
 
-Needs PyTorch (not in any extra of the project). ``benchmarks/gpu_check.sh``
-runs it, with the GPU tests, on a fresh GPU machine.
+Needs PyTorch (not in any extra of the project): a ``--quick`` run without
+it, or on ``cuda`` without a GPU, prints "skipped: ..." and exits 0.
+``benchmarks/gpu_check.sh`` runs it, with the GPU tests, on a fresh GPU machine.
 """
 
-import argparse
-import json
 import os
 import platform
-import statistics
+import sys
 import time
-import warnings
 from pathlib import Path
 
 os.environ.setdefault("SCIPY_ARRAY_API", "1")  # before scipy is imported
 
 import numpy as np  # noqa: E402
-import scipy  # noqa: E402
 import sklearn  # noqa: E402
+from _harness import (  # noqa: E402
+    environment,
+    json_path,
+    make_parser,
+    median_time,
+    require,
+    timed_fit,
+    write_json,
+)
 from mnist_data import DEFAULT_DATA, MNIST_FILES, load_idx  # noqa: E402
-from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 
-import skbackprop  # noqa: E402
 from skbackprop import BackpropClassifier  # noqa: E402
 from skbackprop.backprop import (  # noqa: E402
     init_thetas,
@@ -56,8 +62,6 @@ from skbackprop.backprop import (  # noqa: E402
     unroll,
 )
 
-REPO = Path(__file__).resolve().parents[1]
-DEFAULT_JSON = REPO / "benchmarks" / "results" / "bench_gpu.json"
 HIDDEN = (256, 128)
 ALPHA = 1.0
 
@@ -68,10 +72,13 @@ ALPHA = 1.0
 
 
 def workload(data_dir, rows, seed=0):
-    """``(X, y, source)``: float32 inputs in [0, 1], int64 labels, where from."""
+    """``(X, y, source)``: float32 inputs in [0, 1], int64 labels, where from.
+
+    ``data_dir`` None (a ``--quick`` run without ``--data``): synthetic rows.
+    """
     rng = np.random.default_rng(seed)
-    paths = [Path(data_dir) / name for name in MNIST_FILES]
-    if all(path.is_file() for path in paths):
+    paths = [Path(data_dir or "") / name for name in MNIST_FILES]
+    if data_dir is not None and all(path.is_file() for path in paths):
         images = load_idx(paths[0]).reshape(-1, 784).astype(np.float32) / 255
         labels = load_idx(paths[1]).astype(np.int64)
         copies = -(-rows // images.shape[0])
@@ -83,7 +90,8 @@ def workload(data_dir, rows, seed=0):
         return X, y, f"MNIST test set tiled to {rows} rows, jittered ({data_dir})"
     X = rng.random((rows, 784), dtype=np.float32)
     y = np.argmax(X @ rng.standard_normal((784, 10)).astype(np.float32), axis=1)
-    return X, y.astype(np.int64), f"synthetic, {rows} rows (no MNIST in {data_dir})"
+    where = "--quick" if data_dir is None else f"no MNIST in {data_dir}"
+    return X, y.astype(np.int64), f"synthetic, {rows} rows ({where})"
 
 
 # ---------------------------------------------------------------------------
@@ -95,19 +103,6 @@ def synchronizer(torch, device):
     if device.type == "cuda":
         return lambda: torch.cuda.synchronize(device)
     return lambda: None
-
-
-def median_seconds(fn, sync, repeats, warmup=2):
-    for _ in range(warmup):
-        fn()
-    sync()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        sync()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def matmul_floor(torch, device, m, layer_sizes, sync, repeats):
@@ -129,7 +124,7 @@ def matmul_floor(torch, device, m, layer_sizes, sync, repeats):
             if i > 0:
                 deltas[i] @ weights_t[i].T  # d(l+1) Theta(l)[:, 1:]
 
-    return median_seconds(products, sync, repeats)
+    return median_time(products, repeats, warmup=2, sync=sync)
 
 
 def torch_lbfgs_fit(torch, X, Y, thetas, iterations, sync):
@@ -174,7 +169,7 @@ def torch_lbfgs_fit(torch, X, Y, thetas, iterations, sync):
     def one_eval():
         closure()
 
-    eval_seconds = median_seconds(one_eval, sync, 5)
+    eval_seconds = median_time(one_eval, 5, warmup=2, sync=sync)
     evals[0] = 0
     sync()
     start = time.perf_counter()
@@ -196,12 +191,7 @@ def our_fit(X, y, iterations):
         tol=0.0,
         random_state=0,
     )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        start = time.perf_counter()
-        model.fit(X, y)
-        seconds = time.perf_counter() - start
-    return seconds, model
+    return timed_fit(model, X, y), model
 
 
 # ---------------------------------------------------------------------------
@@ -210,11 +200,14 @@ def our_fit(X, y, iterations):
 
 
 def run(args):
-    import torch
-
+    torch = require("torch", args.quick, "PyTorch, in no extra of the project")
     device = torch.device(args.device)
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise SystemExit("--device cuda: PyTorch sees no CUDA GPU here.")
+        message = "PyTorch sees no CUDA GPU here (--device cpu runs it on the CPU)"
+        if args.quick:
+            print(f"skipped: needs a CUDA GPU: {message}")
+            return
+        sys.exit(f"--device cuda: {message}.")
     sync = synchronizer(torch, device)
     rows = args.rows or (6000 if args.quick else 60000)
     iterations = args.iterations or (10 if args.quick else 100)
@@ -233,9 +226,9 @@ def run(args):
     fun = make_array_api_cost_function(layer_sizes, X_dev, Y_dev, ALPHA)
     params_dev = fun.to_device(params)
     results = {
-        "ours_eval_s": median_seconds(lambda: fun(params), sync, repeats),
-        "ours_eval_on_device_s": median_seconds(
-            lambda: fun.data_sums(params_dev), sync, repeats
+        "ours_eval_s": median_time(lambda: fun(params), repeats, 2, sync),
+        "ours_eval_on_device_s": median_time(
+            lambda: fun.data_sums(params_dev), repeats, 2, sync
         ),
         "matmul_floor_s": matmul_floor(torch, device, rows, layer_sizes, sync, repeats),
     }
@@ -259,8 +252,8 @@ def run(args):
         torch_autograd_eval_s=lbfgs[4],
     )
     cpu_fun = make_cost_function(layer_sizes, X, Y, ALPHA)
-    results["numpy_cpu_eval_s"] = median_seconds(
-        lambda: cpu_fun(params), lambda: None, max(3, repeats // 3), warmup=1
+    results["numpy_cpu_eval_s"] = median_time(
+        lambda: cpu_fun(params), max(3, repeats // 3)
     )
     seconds, cpu_model = our_fit(X, y, iterations)
     results.update(
@@ -334,35 +327,32 @@ def report(results, args, torch, device, source, rows, iterations, layer_sizes):
             "data": source,
             "quick": args.quick,
         },
-        "environment": {
-            "device": device_name(torch, device),
-            "torch": torch.__version__,
-            "tf32_matmul": bool(torch.backends.cuda.matmul.allow_tf32),
-            "numpy": np.__version__,
-            "scipy": scipy.__version__,
-            "scikit-learn": sklearn.__version__,
-            "skbackprop": skbackprop.__version__,
-            "python": platform.python_version(),
-            "cpu_count": os.cpu_count(),
-            "time": time.strftime("%Y-%m-%d %H:%M:%S"),
-        },
+        "environment": environment(
+            device=device_name(torch, device),
+            torch=torch.__version__,
+            tf32_matmul=bool(torch.backends.cuda.matmul.allow_tf32),
+        ),
     }
-    path = Path(args.json)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(record, indent=2) + "\n")
-    print(f"\nwrote {path}")
+    print()
+    write_json(json_path("bench_gpu", args.quick, args.json), record)
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = make_parser(__doc__, "6000 rows, 10 it; skipped without torch or GPU")
     parser.add_argument("--device", default="cuda", help="a torch device (cuda, cpu)")
-    parser.add_argument("--quick", action="store_true", help="6000 rows, 10 it")
-    parser.add_argument("--data", default=DEFAULT_DATA, help="folder of MNIST t10k")
-    parser.add_argument("--json", default=DEFAULT_JSON, help="where to write JSON")
+    parser.add_argument(
+        "--data",
+        default=None,
+        help=f"folder of MNIST t10k (default {DEFAULT_DATA}; --quick: synthetic)",
+    )
+    parser.add_argument("--json", default=None, help="where to write JSON")
     parser.add_argument("--rows", type=int, help="rows (default 60000)")
     parser.add_argument("--iterations", type=int, help="L-BFGS iterations (100)")
     parser.add_argument("--repeats", type=int, help="timed evaluations per median")
-    run(parser.parse_args())
+    args = parser.parse_args()
+    if args.data is None and not args.quick:
+        args.data = DEFAULT_DATA
+    run(args)
 
 
 if __name__ == "__main__":

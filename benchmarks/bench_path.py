@@ -8,23 +8,21 @@ shuffled for classifiers, ``random_state=0``), one job, in one process. The
 table gives each one's chosen λ, best mean CV score and total time, and the
 time ratio path / grid.
 
-Usage (from the repository root)::
+Usage (from the repository root; the first table of docs/performance.rst's
+"Choosing λ along a path")::
 
     python benchmarks/bench_path.py                 # the bundled and synthetic sets
     python benchmarks/bench_path.py --sets moons    # some of them
     python benchmarks/bench_path.py --mnist         # adds MNIST-8k (25 units)
-    python benchmarks/bench_path.py --quick         # a smoke run (2 folds, 3 λ)
+    python benchmarks/bench_path.py --quick         # a smoke run (2 sets, 2 folds, 3 λ)
 """
 
-import argparse
-import platform
-import sys
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
-import sklearn
+from _harness import make_parser, print_environment, thread_limit
+from mnist_data import add_data_argument, mnist_or_stand_in
 from sklearn.base import is_classifier
 from sklearn.datasets import (
     load_diabetes,
@@ -36,7 +34,6 @@ from sklearn.datasets import (
 )
 from sklearn.model_selection import GridSearchCV, KFold, StratifiedKFold
 from sklearn.preprocessing import StandardScaler
-from threadpoolctl import threadpool_limits
 
 from skbackprop import (
     BackpropClassifier,
@@ -44,9 +41,6 @@ from skbackprop import (
     BackpropRegressor,
     BackpropRegressorCV,
 )
-
-sys.path.insert(0, str(Path(__file__).parent))
-from mnist_data import DEFAULT_DATA, load_mnist  # noqa: E402
 
 SETS = {
     "digits": lambda: load_digits(return_X_y=True),
@@ -59,6 +53,7 @@ SETS = {
     "friedman1": lambda: make_friedman1(1000, random_state=0),
 }
 REGRESSION = ("diabetes", "friedman1")
+QUICK_SETS = ["moons", "diabetes"]
 
 
 def compare(X, y, path, base, cv):
@@ -95,32 +90,31 @@ def estimators(name, quick):
     return path, base
 
 
-def load(name, data_dir):
+def load(name, data_dir, quick):
     if name == "mnist":
-        X, y = load_mnist(data_dir)
+        X, y, _ = mnist_or_stand_in(data_dir, quick)
         return X[:8000], y[:8000]  # pixels / 255, not standardised
     X, y = SETS[name]()
     return StandardScaler().fit_transform(X), y
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sets", nargs="+", default=list(SETS), choices=list(SETS))
+    parser = make_parser(__doc__, f"{', '.join(QUICK_SETS)}; 2 folds, 3 λ")
+    parser.add_argument("--sets", nargs="+", default=None, choices=list(SETS))
     parser.add_argument("--mnist", action="store_true", help="add MNIST-8k")
-    parser.add_argument("--data", default=DEFAULT_DATA, help="the MNIST folder")
+    add_data_argument(parser)
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--quick", action="store_true", help="2 folds, 3 λ")
     args = parser.parse_args(argv)
+    if args.sets is None:
+        args.sets = QUICK_SETS if args.quick else list(SETS)
     warnings.simplefilter("ignore")
-    print(
-        f"# python {platform.python_version()}, numpy {np.__version__}, "
-        f"scikit-learn {sklearn.__version__}, {args.threads} BLAS thread(s)"
-    )
+    print_environment()
+    print(f"# {args.threads} BLAS thread(s)")
     columns = ["set", "λ path", "λ grid", "steps", "score path", "score grid"]
     columns += ["path s", "grid s", "ratio"]
     print("| " + " | ".join(columns) + " |\n|" + "---|" * len(columns))
     for name in args.sets + (["mnist"] if args.mnist else []):
-        X, y = load(name, args.data)
+        X, y = load(name, args.data, args.quick)
         path, base = estimators(name, args.quick)
         folds = 2 if args.quick else 5
         cv = (
@@ -128,7 +122,7 @@ def main(argv=None):
             if is_classifier(base)
             else KFold(folds, shuffle=True, random_state=0)
         )
-        with threadpool_limits(args.threads):
+        with thread_limit(args.threads):
             row = compare(X, y, path, base, cv)
         print(
             f"| {name} | {row['path alpha']:.3g} | {row['grid alpha']:.3g} | "

@@ -15,7 +15,8 @@ MNIST test images (784 pixels) with 100; the regressors predict the digit's
 value. The weights come from a short fit: a prediction's cost does not depend
 on how well the network was trained.
 
-Usage (from the repository root)::
+Usage (from the repository root; the table of docs/performance.rst's
+"Serving: prediction latency")::
 
     python benchmarks/bench_serving.py                 # the tables, ~2 minutes
     python benchmarks/bench_serving.py --quick         # a smoke run
@@ -23,19 +24,15 @@ Usage (from the repository root)::
     python benchmarks/bench_serving.py --data PATH     # MNIST's folder
 """
 
-import argparse
-import platform
 import time
 import warnings
 
 import numpy as np
-import scipy
-import sklearn
+from _harness import make_parser, print_environment, thread_limit
 from mnist_data import DEFAULT_DATA, load_mnist
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier, MLPRegressor
-from threadpoolctl import threadpool_limits
 
 from skbackprop import BackpropClassifier, BackpropRegressor
 
@@ -148,16 +145,12 @@ def _print_table(results):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="few calls, digits only")
+    parser = make_parser(__doc__, "few calls, digits only")
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--data", default=DEFAULT_DATA, help="MNIST's folder")
     args = parser.parse_args()
-    print(
-        f"python {platform.python_version()}, numpy {np.__version__}, "
-        f"scipy {scipy.__version__}, scikit-learn {sklearn.__version__}; "
-        "times in microseconds per call, one thread"
-    )
+    print_environment()
+    print("times in microseconds per call, one thread")
     X_digits, y_digits = load_digits(return_X_y=True)
     problems = [("digits 64-25", X_digits / 16.0, y_digits, 25)]
     if not args.quick:
@@ -167,7 +160,7 @@ def main():
         except FileNotFoundError:
             print(f"MNIST not found in {args.data}: digits only")
     scale = 0.05 if args.quick else 1.0
-    with threadpool_limits(1):
+    with thread_limit(1):
         for repeat in range(args.repeats):
             print(f"\nround {repeat + 1} of {args.repeats}")
             results = []

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The GPU checks of the Array API backend, in one go, on a fresh GPU machine:
-# install what they need, run the GPU tests (tests/test_array_api.py on
+# install what they need, run the GPU tests (tests/array_api_backend/ on
 # torch:cuda and CuPy, and scikit-learn's array API estimator checks on CUDA),
 # then the GPU benchmark (benchmarks/bench_gpu.py). Logs, the benchmark's
 # table and its JSON go to $OUT (default benchmarks/results/gpu).
@@ -75,8 +75,8 @@ print("python", sys.version.split()[0], "numpy", numpy.__version__, "scipy",
 } 2>&1 | tee "$OUT/versions.txt"
 
 status=0
-echo "== tests/test_array_api.py (torch:cuda, CuPy on a GPU); -rs lists the skips"
-$python -m pytest -q -p no:cacheprovider -rs tests/test_array_api.py \
+echo "== tests/array_api_backend/ (torch:cuda, CuPy on a GPU); -rs lists the skips"
+$python -m pytest -q -p no:cacheprovider -rs tests/array_api_backend \
     2>&1 | tee "$OUT/tests.txt" || status=1
 echo "== scikit-learn's array API estimator checks on $DEVICE"
 $python -m pytest -q -p no:cacheprovider -rs -k "array_api and $DEVICE" \

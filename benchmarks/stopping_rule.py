@@ -44,18 +44,20 @@ Usage (from the repository root)::
     python benchmarks/stopping_rule.py --full    # the whole study, with MNIST
     python benchmarks/stopping_rule.py --save curves.json  # keep the curves
     python benchmarks/stopping_rule.py --load curves.json  # the tables only
+    python benchmarks/stopping_rule.py --quick   # a smoke run: 2 problems each
+
+The tables are docs/performance.rst's "The stopping rule".
 """
 
-import argparse
+import itertools
 import json
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
-from mnist_data import DEFAULT_DATA, load_mnist
+from _harness import make_parser, print_environment, timed_fit
+from mnist_data import add_data_argument, mnist_or_stand_in
 from sklearn import datasets
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
@@ -230,11 +232,7 @@ def tight_fit(X, y, X_test, y_test, estimator, max_iter):
     estimator.set_params(tol=0, max_iter=max_iter)
     Monitor.start = start
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            begin = time.perf_counter()
-            estimator.fit(X, y, X_val=X_test, y_val=y_test)
-            seconds = time.perf_counter() - begin
+        seconds = timed_fit(estimator, X, y, X_val=X_test, y_val=y_test)
     finally:
         Monitor.start = start_monitor
     return {
@@ -264,13 +262,16 @@ def record(args):
         (regression_problems, BackpropRegressor, 2000),
     ]
     for problems, Estimator, max_iter in kinds:
-        for name, X, y, params in problems(args.full):
+        suite = problems(args.full)
+        if args.quick:  # the first two of each, 100 iterations at most
+            suite, max_iter = itertools.islice(suite, 2), 100
+        for name, X, y, params in suite:
             params = {"random_state": 0, **params}
             est = Estimator(**params)
             records[name] = tight_fit(*split(X, y), est, max_iter)
             print(f"  {name}: {len(records[name]['J'])} iterations", flush=True)
     if args.full:
-        X, y = load_mnist(args.data)
+        X, y, _ = mnist_or_stand_in(args.data, args.quick)
         for hidden in ((25,), (100,)):
             est = BackpropClassifier(hidden_layer_sizes=hidden, random_state=0)
             records[f"MNIST {hidden}"] = tight_fit(
@@ -338,12 +339,13 @@ def print_tables(records):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", default=str(DEFAULT_DATA), help="MNIST folder")
+    parser = make_parser(__doc__, "2 problems of each kind, 100 iterations at most")
+    add_data_argument(parser)
     parser.add_argument("--full", action="store_true", help="the whole study")
     parser.add_argument("--save", default=None, help="write the curves to a JSON file")
     parser.add_argument("--load", default=None, help="read the curves from it")
     args = parser.parse_args(argv)
+    print_environment()
     begin = time.perf_counter()
     records = record(args)
     print_tables(records)

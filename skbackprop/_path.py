@@ -23,14 +23,28 @@ from sklearn.base import is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import check_scoring
 from sklearn.model_selection import check_cv
-from sklearn.utils import _safe_indexing, check_scalar, indexable
-from sklearn.utils.validation import _num_features, _num_samples, check_array
+from sklearn.utils import Bunch, _safe_indexing, check_scalar, indexable
+from sklearn.utils.metadata_routing import (
+    MetadataRouter,
+    MethodMapping,
+    _raise_for_params,
+    _routing_enabled,
+    process_routing,
+)
+from sklearn.utils.validation import (
+    _check_method_params,
+    _num_features,
+    _num_samples,
+    check_array,
+)
 
 from ._base import _unchanged_on_error
 from ._classifier import BackpropClassifier
+from ._dispatch import follow
 from ._regressor import BackpropRegressor
 from ._solver import auto_tol
 from ._validation import check_params, check_sample_weight
+from .backprop._array_api import to_numpy
 
 #: ``alphas=n``: n values from 10**1.5 down to 10**-3, times the cost scale
 #: (1 for the classifier, the targets' variance for the regressor): the range
@@ -84,26 +98,34 @@ def path_tol(tol, early_stopping, n_rows, layer_sizes, least):
     return max(least, auto_tol(n_rows * n_weights))
 
 
-def walk_fold(base, X, y, sample_weight, fold, alphas, scorer, window, verbose=0):
+def walk_fold(base, X, y, metadata, fold, alphas, scorer, window, verbose=0):
     """Fit ``base`` at each λ of one fold's path, smallest first, warm-started.
 
+    ``metadata`` is ``(sample_weight, score_params)``: the weights of every
+    fit, and what the scorer is given (per row: cut to the fold's test rows).
     ``fold`` is ``(k, (train, test))``; ``window``, the ``n_iter_no_change``
     of the warm-started fits (None: ``base``'s); with ``verbose``, a line per λ.
     Returns ``(scores, n_iter, fit_time, snapshots, interrupted)``, the first
-    four indexed like ``alphas`` (NaN or None where a Ctrl-C ended the walk);
-    ``snapshots`` are the fitted networks, for the refit to start from.
+    four indexed like ``alphas`` (NaN or None where a Ctrl-C ended the walk,
+    or where the fold's test rows all weigh 0 and so say nothing of any λ: it
+    is not walked); ``snapshots`` are the fitted networks, for the refit to
+    start from.
     """
     k, (train, test) = fold
     est = copy.deepcopy(base).set_params(warm_start=True)
     X_train, y_train = _safe_indexing(X, train), _safe_indexing(y, train)
     X_test, y_test = _safe_indexing(X, test), _safe_indexing(y, test)
-    fit_params, score_params = {}, {}
+    sample_weight, score_params = metadata
+    fit_params = {}
     if sample_weight is not None:
         fit_params["sample_weight"] = _safe_indexing(sample_weight, train)
-        score_params["sample_weight"] = _safe_indexing(sample_weight, test)
+    score_params = _check_method_params(X, params=score_params, indices=test)
     n = len(alphas)
     scores, n_iter, fit_time = np.full(n, np.nan), np.zeros(n, int), np.zeros(n)
     snapshots, interrupted = [None] * n, False
+    test_weights = score_params.get("sample_weight")
+    if test_weights is not None and not np.sum(test_weights) > 0:
+        return scores, n_iter, fit_time, snapshots, interrupted
     for j in range(n - 1, -1, -1):
         start = time.perf_counter()
         est.set_params(alpha=alphas[j]).fit(X_train, y_train, **fit_params)
@@ -182,23 +204,32 @@ class _AlphaPath:
             raise TypeError(f"refit must be a bool, got {self.refit!r}.")
 
     @_unchanged_on_error
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, **params):
         """Walk the λ path on every fold, choose ``alpha_``, refit it on all rows.
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Training data.
+        X : {array-like, sparse matrix, dask array} of shape (n_samples, n_features)
+            Training data. Each fold's rows are cut where ``X`` is: a dask
+            array's stay on the workers, an Array API array's (under
+            ``array_api_dispatch``) on its device, and are fit there.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-            Targets, as for the base estimator.
+            Targets, as for the base estimator (a dask ``y``'s distinct
+            labels are gathered, one number per row, to cut the folds).
         sample_weight : array-like of shape (n_samples,), default=None
-            Weights of the rows, in every fit and in the fold scores.
+            Weights of the rows, in every fit and (without metadata routing,
+            or where the scorer requests them) in the fold scores.
+        **params : dict
+            With ``sklearn.set_config(enable_metadata_routing=True)`` only:
+            metadata for the splitter (``groups``) and the scorer, routed as
+            they request them.
 
         Returns
         -------
         self : object
             Fitted estimator.
         """
+        _raise_for_params(params, self, "fit")
         base = self._base_estimator()
         hidden, _ = check_params(base.set_params(alpha=1.0))
         self._check_path_params()
@@ -225,15 +256,15 @@ class _AlphaPath:
         window = None
         if isinstance(self.tol, str) and not self.early_stopping:
             window = min(_PATH_WINDOW, self.n_iter_no_change)
-        folds = list(cv.split(X, y))
-        walks = self._walk_folds(
-            base, X, y, sample_weight, folds, (alphas, scorer, window)
-        )
+        routed = self._routed_metadata(sample_weight, params)
+        folds = list(cv.split(X, y, **routed.splitter.split))
+        metadata = (sample_weight, routed.scorer.score)
+        walks = self._walk_folds(base, X, y, metadata, folds, (alphas, scorer, window))
         scores = np.array([w[0] for w in walks])
         n_iter = np.array([w[1] for w in walks])
         fit_time = np.array([w[2] for w in walks])
         index = choose_alpha(scores, self.selection)
-        self._store_path(alphas, index, scores, n_iter, fit_time)
+        self._store_path(X, alphas, index, scores, (n_iter, fit_time))
         best_network = self._best_fold_network(walks, index, scores)
         if any(w[4] for w in walks):
             self._keep_interrupted(best_network)
@@ -241,9 +272,49 @@ class _AlphaPath:
             self._copy_fitted(self._refit(best_network, X, y, sample_weight))
         return self
 
-    def _walk_folds(self, base, X, y, sample_weight, folds, path):
+    def _routed_metadata(self, sample_weight, params):
+        """What the splitter and the fold scorer get, as ``process_routing`` says.
+
+        Without metadata routing (scikit-learn's default): the weights go to
+        the scorer, nothing to the splitter.
+        """
+        if _routing_enabled():
+            return process_routing(self, "fit", sample_weight=sample_weight, **params)
+        score = {} if sample_weight is None else {"sample_weight": sample_weight}
+        return Bunch(splitter=Bunch(split={}), scorer=Bunch(score=score))
+
+    def get_metadata_routing(self):
+        """The metadata this estimator's fit routes: to the splitter and the scorer.
+
+        Returns
+        -------
+        routing : MetadataRouter
+            ``sample_weight`` is this estimator's own (every fit); the
+            splitter's and the scorer's requests say what else ``fit`` takes.
+        """
+        base = self._base_estimator()
+        if self.scoring is None:
+            # The folds' own score method, with this estimator's score request
+            # (a user can set it; the folds' estimators are made in fit).
+            requests = self._get_metadata_request().score.requests
+            base.set_score_request(**requests)
+        scorer = check_scoring(base, scoring=self.scoring)
+        return (
+            MetadataRouter(owner=type(self).__name__)
+            .add_self_request(self)
+            .add(
+                splitter=check_cv(self.cv),
+                method_mapping=MethodMapping().add(caller="fit", callee="split"),
+            )
+            .add(
+                scorer=scorer,
+                method_mapping=MethodMapping().add(caller="fit", callee="score"),
+            )
+        )
+
+    def _walk_folds(self, base, X, y, metadata, folds, path):
         """Every fold's :func:`walk_fold` (``path``: its last arguments)."""
-        args = (X, y, sample_weight)
+        args = (X, y, metadata)
         rest = (*path, self.verbose)
         alphas = path[0]
         if self.n_jobs in (None, 1):
@@ -259,11 +330,13 @@ class _AlphaPath:
             delayed(walk_fold)(base, *args, fold, *rest) for fold in enumerate(folds)
         )
 
-    def _store_path(self, alphas, index, scores, n_iter, fit_time):
-        self.alphas_ = alphas
+    def _store_path(self, X, alphas, index, scores, costs):
+        """The path's attributes; ``alphas_`` and ``scores_`` where ``X`` is
+        (its namespace and device), ``cv_results_`` numpy, as GridSearchCV's."""
+        self.alphas_ = follow(alphas, X)
         self.alpha_ = float(alphas[index])
-        self.scores_ = scores
-        self.cv_results_ = cv_results(alphas, scores, n_iter, fit_time)
+        self.scores_ = follow(scores, X)
+        self.cv_results_ = cv_results(alphas, scores, *costs)
         for name in [n for n in vars(self) if n.endswith("_") and n[0] != "_"]:
             if name not in ("alphas_", "alpha_", "scores_", "cv_results_"):
                 delattr(self, name)  # a previous fit's model
@@ -276,9 +349,9 @@ class _AlphaPath:
         """``alpha_`` fit on all rows, from the best fold's network at it.
 
         A cold fit at a large λ can end at the symmetric network that the
-        path avoided by coming from below (4-bit parity: 53% where the path
-        scored 100%), so the refit continues the best fold's network, at
-        ``tol``; from random weights only if that fold lacked a class.
+        path avoided by coming from below (parity, on the performance page's
+        suite), so the refit continues the best fold's network, at ``tol``;
+        from random weights only if that fold lacked a class.
         """
         refit = copy.deepcopy(fold_network)
         if not self._same_targets(refit, y):
@@ -299,11 +372,6 @@ class _AlphaPath:
             ConvergenceWarning,
             stacklevel=3,
         )
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.array_api_support = False  # the folds are cut on the host
-        return tags
 
     def _copy_fitted(self, est):
         """Take the fitted attributes of ``est``, a fitted base estimator."""
@@ -431,13 +499,14 @@ class BackpropClassifierCV(_AlphaPath, BackpropClassifier):
         """Whether the fold's network was fit on every class of ``y``."""
         if np.ndim(y) == 2:
             return True
-        return np.array_equal(fold_model.classes_, np.unique(np.asarray(y)))
+        classes = to_numpy(fold_model.classes_)
+        return np.array_equal(classes, np.unique(np.asarray(to_numpy(y))))
 
     def _n_outputs(self, y):
         """The output units (for the path's ``tol``): one for two classes."""
         if np.ndim(y) == 2:
             return np.shape(y)[1]
-        n_classes = len(np.unique(np.asarray(y)))
+        n_classes = len(np.unique(np.asarray(to_numpy(y))))
         return 1 if n_classes <= 2 else n_classes
 
 
@@ -511,7 +580,7 @@ class BackpropRegressorCV(_AlphaPath, BackpropRegressor):
         """The targets' weighted variance (mean over outputs), 1 if constant."""
         if not isinstance(self.alphas, numbers.Integral):
             return 1.0
-        y = check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
+        y = check_array(to_numpy(y), ensure_2d=False, dtype=np.float64, input_name="y")
         y = y.reshape(len(y), -1)
         mean = np.average(y, axis=0, weights=sample_weight)
         variance = np.average((y - mean) ** 2, axis=0, weights=sample_weight)

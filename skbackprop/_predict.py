@@ -4,7 +4,7 @@ A service predicts a row or a few at a time, where the network's arithmetic
 (a few small matrix products) takes microseconds and general-purpose
 machinery took the rest: scikit-learn's ``validate_data`` (DataFrame and
 Array API detection, feature-name checks) and scipy's Array API
-``logsumexp`` (over 100 us on a 10-element row). Here
+``logsumexp`` (most of a one-row call, :ref:`serving`). Here
 
 * an ``X`` that is already what validation would return (a 2-D float64 or
   float32 ndarray of the fitted width, finite, for a model fitted without

@@ -396,7 +396,12 @@ def _check_indicator_values(y, name="y"):
     each entry as the probability that the label is present, so anything but
     0 and 1 would train on garbage (and a negative cost).
     """
-    values = np.unique(y.data if scipy.sparse.issparse(y) else np.asarray(y))
+    # One route for dense and sparse matrices: the stored values, and 0 if
+    # any entry is not stored.
+    stored = scipy.sparse.csr_array(y)
+    values = np.unique(stored.data)
+    if stored.nnz < np.prod(stored.shape):
+        values = np.union1d(values, [0])
     if not np.isin(values, (0, 1)).all():
         raise ValueError(
             f"{name} is a multilabel indicator matrix (2-D, at most two integer "

@@ -498,7 +498,7 @@ class AlphaPathDisplay:
             )
         results = model.cv_results_
         return cls(
-            alphas=model.alphas_,
+            alphas=results["param_alpha"],  # numpy, wherever the model was fit
             mean_scores=results["mean_test_score"],
             std_scores=results["std_test_score"],
             alpha=model.alpha_,

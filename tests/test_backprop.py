@@ -404,7 +404,7 @@ def test_squared_error_integer_sample_weights_equal_repeated_rows():
 # ---------------------------------------------------------------------------
 
 
-def test_integer_sample_weights_equal_repeated_rows():
+def test_cost_with_integer_sample_weights_equals_repeated_rows():
     layer_sizes = (3, 4, 3)
     thetas, X, Y = random_problem(layer_sizes, m=10, seed=2)
     w = np.array([0, 1, 2, 3, 1, 0, 4, 1, 1, 2])

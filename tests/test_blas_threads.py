@@ -4,14 +4,32 @@ The choice logic is driven with injected timings: a stand-in for a
 threadpoolctl library controller records the thread count each evaluation
 runs at, and the trials' clock advances by what the test says an evaluation
 at that count costs. No real timing decides anything here.
+
+Then real BLAS: a fit is bitwise identical across thread counts below the
+single-thread threshold and agrees to rounding above it, and overlapping
+fits, limits and grid searches on threads leave the process's counts as
+they were.
 """
 
+import itertools
+import queue
+import threading
+import warnings
+
+import joblib
 import numpy as np
 import pytest
+from sklearn.base import clone
 from sklearn.datasets import load_digits
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import GridSearchCV
+from threadpoolctl import ThreadpoolController, threadpool_info, threadpool_limits
 
 import skbackprop._blas as blas_module
 from skbackprop import BackpropClassifier
+from skbackprop.backprop import cost_function
+
+from _helpers import _patch_cost, _random_problem, iris_scaled
 
 SIZE = (8000, 78510)  # MNIST 8,000 x 784, 100 hidden units
 
@@ -181,3 +199,241 @@ def test_a_fit_measures_and_restores_the_counts(monkeypatch, clock):
         assert len(blas_module._CHOICES) == 1
     else:
         assert blas_module._CHOICES == {}
+
+
+# ---------------------------------------------------------------------------
+# BLAS thread counts: fits agree across counts, and are restored
+# ---------------------------------------------------------------------------
+
+
+def _blas_available():
+    return any(info["user_api"] == "blas" for info in threadpool_info())
+
+
+def _thread_test_problem():
+    rng = np.random.RandomState(1)
+    X_big = rng.normal(size=(2000, 100))
+    y_big = (X_big[:, :3].sum(axis=1) > 0).astype(int) + (X_big[:, 3] > 1)
+    est = BackpropClassifier(hidden_layer_sizes=(64,), random_state=0, max_iter=20)
+    return est, X_big, y_big
+
+
+def _fits_under_thread_limits(est, X_, y_, counts=(1, 2, 4, None)):
+    fits = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for n_threads in counts:
+            with threadpool_limits(limits=n_threads, user_api="blas"):
+                fits[n_threads] = clone(est).fit(X_, y_)
+    return fits
+
+
+@pytest.mark.skipif(not _blas_available(), reason="no BLAS thread pool found")
+def test_fit_is_bitwise_identical_across_blas_thread_counts():
+    """Below the single-thread threshold, fit runs BLAS on one thread: bitwise.
+
+    The problem is the size at which multithreaded BLAS changes the gradient's
+    rounding (see the cost_function test below), so this fails if fit stops
+    pinning BLAS to one thread for it.
+    """
+    est, X_big, y_big = _thread_test_problem()
+    n_params = 64 * 101 + 3 * 65
+    assert 6.0 * X_big.shape[0] * n_params < blas_module._SINGLE_THREAD_FLOPS
+    fits = _fits_under_thread_limits(est, X_big, y_big)
+    for n_threads, fitted in fits.items():
+        for a, b in zip(fitted.thetas_, fits[1].thetas_):
+            np.testing.assert_array_equal(a, b, err_msg=f"{n_threads} threads")
+        assert fitted.loss_curve_ == fits[1].loss_curve_
+
+
+@pytest.mark.skipif(not _blas_available(), reason="no BLAS thread pool found")
+def test_fit_with_multithreaded_blas_agrees_to_rounding(monkeypatch):
+    """Above the threshold BLAS threads change the rounding, not the model."""
+    monkeypatch.setattr(blas_module, "_SINGLE_THREAD_FLOPS", 0.0)
+    est, X_big, y_big = _thread_test_problem()
+    fits = _fits_under_thread_limits(est, X_big, y_big)
+    for fitted in fits.values():
+        for a, b in zip(fitted.thetas_, fits[1].thetas_):
+            np.testing.assert_allclose(a, b, rtol=1e-8, atol=1e-10)
+        np.testing.assert_array_equal(fitted.predict(X_big), fits[1].predict(X_big))
+
+
+@pytest.mark.skipif(not _blas_available(), reason="no BLAS thread pool found")
+def test_cost_function_across_blas_thread_counts_agrees_to_rounding():
+    """Not bitwise (OpenBLAS sums in another order with more threads): 1e-12."""
+    layer_sizes = (100, 64, 10)
+    params, X_, Y = _random_problem(layer_sizes, m=2000)
+    results = []
+    for n_threads in (1, 2, 4, None):
+        with threadpool_limits(limits=n_threads, user_api="blas"):
+            results.append(cost_function(params, layer_sizes, X_, Y, alpha=1.0))
+    for J, grad in results[1:]:
+        assert J == pytest.approx(results[0][0], rel=1e-13)
+        np.testing.assert_allclose(grad, results[0][1], rtol=1e-10, atol=1e-15)
+
+
+def _blas_libs():
+    return ThreadpoolController().select(user_api="blas").lib_controllers
+
+
+def _set_blas_threads(counts):
+    for lib, n_threads in zip(_blas_libs(), counts):
+        lib.set_num_threads(n_threads)
+        # threadpoolctl 3.8: let any thread set OpenBLAS's limit afterwards
+        clear = getattr(type(lib), "clear_controlling_thread", None)
+        if clear is not None:
+            clear()
+
+
+def _shared_blas_threads():
+    """Thread counts of the BLAS libraries whose pool is process-wide.
+
+    (OpenBLAS on OpenMP keeps its limit per thread: another thread's limit
+    does not show here, nor can it be left behind.)
+    """
+    return [
+        info["num_threads"]
+        for info in threadpool_info()
+        if info["user_api"] == "blas" and info.get("threading_layer") != "openmp"
+    ]
+
+
+@pytest.fixture
+def blas_at_two_threads():
+    """Every BLAS at two threads during the test, so a limit left at 1 shows."""
+    if not _shared_blas_threads():
+        pytest.skip("no BLAS with a process-wide thread pool found")
+    before = [lib.num_threads for lib in _blas_libs()]
+    _set_blas_threads([2] * len(before))
+    assert set(_shared_blas_threads()) == {2}
+    yield
+    _set_blas_threads(before)
+
+
+def _schedules(n_fits):
+    """Every order of ``n_fits`` limits entered (A, B, ...) and left (a, b, ...)."""
+    names = "ABC"[:n_fits]
+    events = names + names.lower()
+    for order in itertools.permutations(events):
+        if all(order.index(n) < order.index(n.lower()) for n in names):
+            yield "".join(order)
+
+
+def _run_schedule(schedule):
+    """Enter and leave the BLAS limit of one fit per thread, in ``schedule``'s order.
+
+    Each capital letter enters a fit's limit in that fit's own thread; its
+    lower case leaves it. Returns the shared thread counts after each step.
+    """
+    names = sorted(set(schedule.upper()))
+    orders = {name: queue.Queue() for name in names}
+    done = queue.Queue()
+
+    def fit_thread(name):
+        limit = None
+        for step in iter(orders[name].get, None):
+            try:
+                if step == "enter":  # a small problem: every BLAS on one thread
+                    limit = blas_module._blas_thread_limit(150, 50)
+                    limit.__enter__()
+                else:
+                    limit.__exit__(None, None, None)
+                done.put(None)
+            except BaseException as exc:  # noqa: BLE001 - reported below
+                done.put(exc)
+
+    threads = [threading.Thread(target=fit_thread, args=(n,)) for n in names]
+    for thread in threads:
+        thread.start()
+    observed = []
+    try:
+        for event in schedule:
+            orders[event.upper()].put("enter" if event.isupper() else "exit")
+            error = done.get(timeout=60)
+            if error is not None:
+                raise error
+            observed.append(_shared_blas_threads())
+    finally:
+        for name in names:
+            orders[name].put(None)
+        for thread in threads:
+            thread.join(timeout=60)
+    return observed
+
+
+@pytest.mark.parametrize("n_fits", [2, 3])
+def test_overlapping_blas_limits_in_any_order_restore_the_counts(
+    blas_at_two_threads, n_fits
+):
+    """6 orders of two fits, 90 of three: held at 1 while any fit runs, then 2."""
+    before = _shared_blas_threads()
+    for schedule in _schedules(n_fits):
+        observed = _run_schedule(schedule)
+        held = 0
+        for event, counts in zip(schedule, observed):
+            held += 1 if event.isupper() else -1
+            expected = [1] * len(before) if held else before
+            assert counts == expected, f"{schedule}: after {event!r}"
+
+
+@pytest.mark.parametrize("first_to_finish", ["A", "B"])
+def test_overlapping_fits_in_threads_restore_the_blas_counts(
+    monkeypatch, blas_at_two_threads, first_to_finish
+):
+    """Fit A starts, then B, inside A; then one ends, then the other."""
+    X_iris, y_iris = iris_scaled()
+    before = _shared_blas_threads()
+    inside = {"A": threading.Event(), "B": threading.Event()}
+    finished = {"A": threading.Event(), "B": threading.Event()}
+    second = "B" if first_to_finish == "A" else "A"
+
+    def overlapping(cost):
+        name = threading.current_thread().name
+        calls = [0]
+
+        def wrapped(params):
+            calls[0] += 1
+            if calls[0] == 1:  # inside the fit's BLAS limit
+                inside[name].set()
+                assert inside["A"].wait(60) and inside["B"].wait(60)
+            elif calls[0] == 2 and name == second:
+                assert finished[first_to_finish].wait(60)
+            return cost(params)
+
+        return wrapped
+
+    _patch_cost(monkeypatch, overlapping)
+    errors = []
+
+    def fit(name):
+        try:
+            if name == "B":  # B starts once A runs inside its limit
+                assert inside["A"].wait(60)
+            BackpropClassifier(hidden_layer_sizes=(3,), max_iter=20).fit(X_iris, y_iris)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            finished[name].set()
+
+    threads = [threading.Thread(target=fit, args=(n,), name=n) for n in "AB"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(120)
+    assert errors == []
+    assert _shared_blas_threads() == before
+
+
+def test_grid_search_on_threads_restores_the_blas_counts(blas_at_two_threads):
+    """The issue's instance: GridSearchCV on joblib's threading backend."""
+    X_iris, y_iris = iris_scaled()
+    before = _shared_blas_threads()
+    grid = {"alpha": [0.1, 1.0, 3.0, 10.0]}
+    est = BackpropClassifier(hidden_layer_sizes=(3,), max_iter=30, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        with joblib.parallel_backend("threading", n_jobs=2):
+            GridSearchCV(est, grid, cv=5, n_jobs=2).fit(X_iris, y_iris)
+    assert _shared_blas_threads() == before

@@ -1,4 +1,10 @@
-"""scikit-learn's full estimator test suite, with nothing marked as expected to fail."""
+"""scikit-learn's full estimator test suite.
+
+Nothing is marked as expected to fail for the two estimators and
+BackpropClassifierCV; BackpropRegressorCV has the two sample-weight
+equivalence checks so marked (see below, as scikit-learn marks them for its
+own CV estimators).
+"""
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
@@ -40,7 +46,10 @@ def test_sklearn_estimator_checks(estimator, check):
 
 
 @parametrize_with_checks(
-    PATH_ESTIMATORS, expected_failed_checks=lambda est: _REPEATS_CUT_OTHER_FOLDS
+    PATH_ESTIMATORS,
+    expected_failed_checks=lambda est: (
+        _REPEATS_CUT_OTHER_FOLDS if isinstance(est, BackpropRegressorCV) else {}
+    ),
 )
 def test_path_estimator_checks(estimator, check):
     check(estimator)

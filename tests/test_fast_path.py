@@ -216,7 +216,7 @@ def test_sparse_x_equals_dense(fmt, batch_size, weights, output_activation):
 @pytest.mark.parametrize("activation, output_activation", OPTIONS)
 @pytest.mark.parametrize("batch_size", [None, 7])
 @pytest.mark.parametrize("sparse", [False, True])
-def test_float32_is_computed_in_float32(
+def test_fast_evaluator_computes_float32_in_float32(
     activation, output_activation, batch_size, sparse
 ):
     """float32 X: float32 accuracy against the float64 result, float64 gradient."""

@@ -468,3 +468,19 @@ def test_a_nan_fold_score_is_left_out_not_read_as_a_ctrl_c():
     assert calls[0] == 9  # every fold walked every λ
     assert np.isnan(est.scores_[0, 1]) and np.isnan(est.scores_).sum() == 1
     assert hasattr(est, "thetas_")  # refit, not kept from a fold
+
+
+def test_a_fold_whose_test_rows_weigh_nothing_is_not_scored():
+    # accuracy_score refuses weights that are all 0; such a fold says
+    # nothing of any lambda: NaN, and alpha_ from the other folds.
+    X, y = make_moons(90, noise=0.2, random_state=0)
+    folds = list(KFold(3).split(X))
+    w = np.ones(len(y))
+    w[folds[0][1]] = 0.0
+    params = dict(hidden_layer_sizes=(3,), alphas=4, random_state=0)
+    clf = BackpropClassifierCV(**params, cv=folds).fit(X, y, sample_weight=w)
+    assert np.isnan(clf.scores_[0]).all() and np.isfinite(clf.scores_[1:]).all()
+    rest = BackpropClassifierCV(**params, cv=folds[1:]).fit(X, y, sample_weight=w)
+    np.testing.assert_array_equal(clf.scores_[1:], rest.scores_)
+    assert clf.alpha_ == rest.alpha_
+    np.testing.assert_array_equal(clf.predict(X), rest.predict(X))

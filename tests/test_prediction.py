@@ -4,17 +4,23 @@ Every method of both estimators, on dense float64, float32 and sparse input,
 against a forward pass and log-softmax written out here (numpy and scipy's
 ``logsumexp``, the implementation before the fast path); the route that skips
 ``validate_data`` against the one that takes it, to the bit; and the inputs
-that must still get scikit-learn's errors and warnings.
+that must still get scikit-learn's errors and warnings. Then inputs that
+drive the output layer to ``z = +-inf``: probabilities at their limits, or
+a clear error.
 """
+
+import itertools
+import warnings
 
 import numpy as np
 import pytest
 import scipy
+import scipy.sparse
 import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy.special import expit, log_expit, logsumexp
 from sklearn.datasets import load_digits
-from sklearn.exceptions import NotFittedError
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
 from skbackprop import BackpropClassifier, BackpropRegressor
 from skbackprop._predict import (
@@ -23,6 +29,8 @@ from skbackprop._predict import (
     normalize_sigmoid_rows,
     softmax_rows,
 )
+
+from _helpers import iris_scaled
 
 #: scipy's logsumexp has had today's arithmetic (ties taken out, log1p) since 1.15.
 SCIPY_LOG1P_LOGSUMEXP = tuple(int(p) for p in scipy.__version__.split(".")[:2]) >= (
@@ -285,3 +293,162 @@ def test_direct_forms_match_the_logarithmic_ones(dtype):
     )
     low = np.log(np.finfo(dtype).tiny)
     assert normalize_sigmoid_rows(z + dtype(low)) is None  # g(z) would be subnormal
+
+
+# ---------------------------------------------------------------------------
+# Inputs that saturate the output layer (z = +-inf)
+# ---------------------------------------------------------------------------
+
+
+def _targets(kind, y_iris):
+    if kind == "binary":
+        return y_iris == 1
+    if kind == "multilabel":
+        return np.c_[y_iris == 0, y_iris == 1, y_iris == 2]
+    return y_iris
+
+
+OUTPUT_LAYERS = [  # (targets, output_activation)
+    ("multiclass", "sigmoid"),
+    ("multiclass", "softmax"),
+    ("binary", "sigmoid"),
+    ("binary", "softmax"),
+    ("multilabel", "sigmoid"),
+]
+
+
+def _saturating_rows(dtype):
+    """Every sign pattern of {-1, 0, 1} * (nearly) the largest float, 81 rows."""
+    signs = np.array(list(itertools.product([-1.0, 0.0, 1.0], repeat=4)))
+    return (signs * 0.95 * np.finfo(dtype).max).astype(dtype)
+
+
+def _predictions(est, X_):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a NaN would come with a RuntimeWarning
+        return {
+            "decision_function": est.decision_function(X_),
+            "predict_proba": est.predict_proba(X_),
+            "predict_log_proba": est.predict_log_proba(X_),
+            "predict": est.predict(X_),
+        }
+
+
+def _check_probabilities(est, out, multilabel):
+    proba, log_proba = out["predict_proba"], out["predict_log_proba"]
+    assert not np.isnan(out["decision_function"]).any()
+    assert np.all(np.isfinite(proba)) and np.all((proba >= 0) & (proba <= 1))
+    assert not np.isnan(log_proba).any() and np.all(log_proba <= 0)
+    # predict_proba is computed directly (skbackprop/_predict.py): within
+    # float rounding of exp(predict_log_proba), not equal to the bit.
+    eps = np.finfo(proba.dtype).eps
+    np.testing.assert_allclose(proba, np.exp(log_proba), rtol=16 * eps, atol=16 * eps)
+    if multilabel:
+        np.testing.assert_array_equal(out["predict"], (proba > 0.5).astype(int))
+    else:
+        np.testing.assert_allclose(
+            proba.sum(axis=1), 1.0, rtol=4 * np.finfo(proba.dtype).eps
+        )
+        # predict reads z, finer than probabilities that round to a tie
+        top_two = np.sort(proba, axis=1)[:, -2:]
+        clear = top_two[:, 1] > top_two[:, 0]
+        expected = est.classes_[np.argmax(proba, axis=1)]
+        np.testing.assert_array_equal(out["predict"][clear], expected[clear])
+
+
+@pytest.mark.parametrize("targets, output_activation", OUTPUT_LAYERS)
+@pytest.mark.parametrize("activation", ["sigmoid", "tanh", "relu"])
+@pytest.mark.parametrize("hidden", [(), (5,)])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_predictions_at_saturating_inputs_are_probabilities_or_refused(
+    targets, output_activation, activation, hidden, dtype
+):
+    """Each row: finite probabilities summing to 1, or the clear "scale" error."""
+    X_iris, y_iris = iris_scaled()
+    est = BackpropClassifier(
+        hidden_layer_sizes=hidden,
+        activation=activation,
+        output_activation=output_activation,
+        random_state=0,
+        max_iter=60,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(X_iris, _targets(targets, y_iris))
+    rows = _saturating_rows(dtype)
+    n_accepted = n_saturated = 0
+    # One row at a time: scikit-learn's finiteness check sums X, which for
+    # rows of both signs near the float maximum warns (a known limit).
+    for row in np.split(rows, len(rows)):
+        try:
+            est.decision_function(row)
+        except ValueError as exc:  # inf - inf inside the network: refused
+            assert "overflowed to NaN" in str(exc)
+            for method in ("predict", "predict_proba", "predict_log_proba"):
+                with pytest.raises(ValueError, match="Scale the data"):
+                    getattr(est, method)(row)
+            continue
+        n_accepted += 1
+        _check_probabilities(
+            est, _predictions(est, row), multilabel=targets == "multilabel"
+        )
+        n_saturated += np.isinf(est._output_z(row)).any()
+    assert n_accepted > 0
+    if hidden == () or activation == "relu":  # else z(L) is bounded
+        assert n_saturated > 0  # z = +-inf was reached
+
+
+def _no_hidden_model(output_activation, theta, binary=False):
+    """An iris model (no hidden layer) whose output weights are ``theta``."""
+    X_iris, y_iris = iris_scaled()
+    est = BackpropClassifier(
+        hidden_layer_sizes=(), output_activation=output_activation, max_iter=5
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(X_iris, y_iris == 1 if binary else y_iris)
+    est.thetas_ = [np.asarray(theta, dtype=float)]
+    return est
+
+
+# z = 2 * x_1 per unit: x_1 = +-1.7e308 gives z = +-inf exactly.
+TWO_UP_ONE_DOWN = [[0, 2, 0, 0, 0], [0, 2, 0, 0, 0], [0, -2, 0, 0, 0]]
+
+
+ALL_UP = [[0, 2, 0, 0, 0]] * 3
+
+
+BIG = 1.7e308
+
+
+@pytest.mark.parametrize("output_activation", ["sigmoid", "softmax"])
+@pytest.mark.parametrize(
+    "theta, x1, expected",
+    [
+        # two units at +inf, one at -inf: the two share, the third gets 0
+        (TWO_UP_ONE_DOWN, BIG, [0.5, 0.5, 0.0]),
+        # one unit at +inf, two at -inf
+        (TWO_UP_ONE_DOWN, -BIG, [0.0, 0.0, 1.0]),
+        # every unit at -inf (the one-vs-all NaN of the issue), or at +inf
+        (ALL_UP, -BIG, [1 / 3, 1 / 3, 1 / 3]),
+        (ALL_UP, BIG, [1 / 3, 1 / 3, 1 / 3]),
+    ],
+)
+def test_probabilities_at_infinite_z_are_the_limits(
+    output_activation, theta, x1, expected
+):
+    est = _no_hidden_model(output_activation, theta)
+    row = np.array([[x1, 0.0, 0.0, 0.0]])
+    out = _predictions(est, row)
+    assert np.isinf(out["decision_function"]).all()
+    np.testing.assert_allclose(out["predict_proba"], [expected], rtol=1e-15)
+    assert out["predict"][0] == est.classes_[np.argmax(expected)]
+
+
+@pytest.mark.parametrize("x1", [BIG, -BIG])
+def test_binary_softmax_with_both_units_at_the_same_infinity_is_a_tie(x1):
+    est = _no_hidden_model("softmax", [[0, 2, 0, 0, 0]] * 2, binary=True)
+    out = _predictions(est, np.array([[x1, 0.0, 0.0, 0.0]]))
+    np.testing.assert_array_equal(out["decision_function"], [0.0])
+    np.testing.assert_array_equal(out["predict_proba"], [[0.5, 0.5]])
+    assert est.score(np.array([[x1, 0, 0, 0]]), [False]) == 1.0

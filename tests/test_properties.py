@@ -135,7 +135,7 @@ def test_roll_inverts_unroll(sizes_and_thetas):
 
 @SETTINGS
 @given(problems(weights=False), st.data())
-def test_integer_sample_weights_equal_repeated_rows(problem, data):
+def test_integer_sample_weights_equal_repeated_rows_for_any_network(problem, data):
     layer_sizes, params, X, Y, alpha, _ = problem
     m = X.shape[0]
     counts = data.draw(

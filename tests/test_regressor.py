@@ -273,7 +273,7 @@ def test_regressor_has_the_classifiers_parameters_less_the_class_ones():
 # ---------------------------------------------------------------------------
 
 
-def test_integer_sample_weights_equal_repeated_rows(friedman):
+def test_regressor_with_integer_sample_weights_equals_repeated_rows(friedman):
     X, y = friedman
     w = np.random.RandomState(0).randint(0, 3, len(y))
     reg = BackpropRegressor(hidden_layer_sizes=(3,), alpha=2.0, random_state=0)
@@ -282,7 +282,7 @@ def test_integer_sample_weights_equal_repeated_rows(friedman):
     np.testing.assert_allclose(weighted.predict(X), repeated.predict(X), atol=1e-7)
 
 
-def test_sample_weight_changes_the_fit(friedman):
+def test_sample_weight_changes_the_regressors_predictions(friedman):
     X, y = friedman
     reg = BackpropRegressor(hidden_layer_sizes=(3,), random_state=0)
     w = np.where(X[:, 0] > 0.5, 5.0, 0.2)
@@ -314,7 +314,7 @@ def test_sparse_x_fits_like_dense(friedman, fmt):
     )
 
 
-def test_float32_is_computed_in_float32(friedman):
+def test_regressor_fits_and_predicts_float32_in_float32(friedman):
     X, y = friedman
     reg = BackpropRegressor(hidden_layer_sizes=(4,), alpha=3.0, random_state=0)
     r64 = clone(reg).fit(X, y)
@@ -434,7 +434,9 @@ def test_early_stopping_with_a_single_held_out_sample():
     assert np.all(np.isfinite(reg.validation_scores_))
 
 
-def test_verbose_prints_one_line_per_iteration(friedman, capsys):
+def test_regressor_verbose_prints_a_line_per_iteration_and_why_it_stopped(
+    friedman, capsys
+):
     X, y = friedman
     reg = BackpropRegressor(hidden_layer_sizes=(3,), max_iter=4, verbose=1)
     fit_quietly(reg, X, y)

@@ -6,7 +6,8 @@ prediction), then checked on real fits: the plateaus on the way down that an
 earlier rule stopped in (two moons, parity, a regression target with an
 offset) are crossed, and a fall that has flattened still stops early. Then
 ``stop_reason_``, the warnings at a limit, and ``max_iter``/``max_fun`` for
-every solver in one place.
+every solver in one place, with the count of cost evaluations
+(``n_fun_evals_``).
 """
 
 import warnings
@@ -24,6 +25,8 @@ from skbackprop._compat import HAS_SKLEARN_CALLBACKS
 from skbackprop._loss import NetworkLoss
 from skbackprop._solver import _SOLVERS, Monitor, SolverSettings, auto_tol, resolve_tol
 from skbackprop.backprop import cost_function, unroll
+
+from _helpers import SOLVERS
 
 
 def run_monitor(J_values, tol, J_constant, n_iter_no_change=10, max_iter=10**6):
@@ -292,12 +295,6 @@ def test_auto_is_the_documented_number_or_zero(digits):
 # ---------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def iris():
-    X, y = load_iris(return_X_y=True)
-    return StandardScaler().fit_transform(X), y
-
-
 def test_stop_reasons(iris, interrupt_after):
     X, y = iris
     small = dict(hidden_layer_sizes=(3,), random_state=0)
@@ -429,3 +426,38 @@ def test_ctrl_c_while_scoring_the_validation_data_keeps_every_record_whole(
     assert est.stop_reason_ == "interrupted"
     assert est.n_iter_ == 4 == len(est.loss_curve_)
     assert len(est.validation_scores_) == len(est.validation_loss_curve_) == 4
+
+
+# ---------------------------------------------------------------------------
+# max_fun and the count of cost evaluations
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_max_fun_limits_evaluations(iris, solver):
+    X, y = iris
+    clf = BackpropClassifier(solver=solver, max_fun=12, random_state=0)
+    with pytest.warns(ConvergenceWarning, match="max_fun=12"):
+        clf.fit(X, y)
+    # Checked after each iteration: one iteration's line search may go past.
+    assert 12 <= clf.n_fun_evals_ <= 12 + 25
+    assert clf.n_iter_ < 12
+
+
+def test_n_fun_evals_counts_every_cost_evaluation(iris, monkeypatch):
+    X, y = iris
+    calls = []
+    original = placement_module.make_cost_function
+
+    def counting_factory(*args, **kwargs):
+        fun = original(*args, **kwargs)
+
+        def counting(nn_params):
+            calls.append(1)
+            return fun(nn_params)
+
+        return counting
+
+    monkeypatch.setattr(placement_module, "make_cost_function", counting_factory)
+    clf = BackpropClassifier(hidden_layer_sizes=(3,), random_state=0).fit(X, y)
+    assert clf.n_fun_evals_ == len(calls) > clf.n_iter_

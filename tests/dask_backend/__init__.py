@@ -1,0 +1,1 @@
+"""The Dask backend's tests: a package, so that its conftest.py is its own."""
