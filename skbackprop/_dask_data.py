@@ -40,7 +40,7 @@ from ._dask import (
     dask,
     forward,
 )
-from ._placement import FitData, HostPlacement, _build, input_placement
+from ._placement import HOST, FitData, HostPlacement, _build, input_placement
 
 # ---------------------------------------------------------------------------
 # Checking the data without gathering it
@@ -482,6 +482,7 @@ class DaskPlacement(HostPlacement):
     """
 
     targets_on_host = False
+    stays_in_place = True
 
     def validate(self, estimator, X, y, sample_weight, reset):
         X, y, sample_weight = validate_data(estimator, X, y, sample_weight, reset)
@@ -509,7 +510,8 @@ class DaskPlacement(HostPlacement):
         return FitData(*train, user_train), validation
 
     def validation_placement(self, X_val):
-        return input_placement(X_val)  # in memory, X_val stays there
+        found = input_placement(X_val)
+        return found if found.stays_in_place else HOST  # in memory: the host's
 
     def evaluator(self, network, X, Y, sample_weight):
         return _build(DaskCost, network, X, Y, sample_weight)

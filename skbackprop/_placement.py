@@ -123,6 +123,10 @@ class HostPlacement:
     #: validation set's targets with the training ones.
     targets_on_host = True
 
+    #: Whether validation data of this kind stay where they are (on a
+    #: cluster's workers), rather than follow the training data.
+    stays_in_place = False
+
     # --- validation and encoding -------------------------------------------
 
     def float_dtypes(self, X):
@@ -262,7 +266,7 @@ class HostPlacement:
         A dask ``X_val`` stays on the workers; any other follows ``X``.
         """
         found = input_placement(X_val)
-        return self if found is HOST else found
+        return found if found.stays_in_place else self
 
     # --- the output layer's arithmetic, in ``z``'s namespace -----------------
 

@@ -105,3 +105,21 @@ def test_a_hold_out_of_zero_weight_rows_is_unweighted_and_training_ones_refused(
             assert w_val is None  # both held-out rows weigh 0
             found.add("unweighted")
     assert found == {"refused", "unweighted"}
+
+
+def test_validation_data_follow_the_training_data_unless_on_a_cluster():
+    from skbackprop._dask_data import DaskPlacement
+
+    X_dev = xp_strict.asarray(np.ones((3, 2)))
+    Xd = da.ones((4, 2), chunks=(2, 2))
+    device = placement_for(X_dev)
+    assert HOST.validation_placement(np.ones((3, 2))) is HOST
+    assert isinstance(HOST.validation_placement(Xd), DaskPlacement)
+    assert device.validation_placement(np.ones((3, 2))) is device
+    assert DaskPlacement().validation_placement(np.ones((3, 2))) is HOST
+    if HAS_ARRAY_API:
+        with sklearn.config_context(array_api_dispatch=True):
+            # A device X_val for a numpy fit comes to the host, and is
+            # scored there as a numpy X_val is.
+            assert HOST.validation_placement(X_dev) is HOST
+            assert DaskPlacement().validation_placement(X_dev) is HOST

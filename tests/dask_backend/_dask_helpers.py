@@ -19,22 +19,14 @@ from sklearn.exceptions import ConvergenceWarning
 from skbackprop import BackpropClassifier
 from skbackprop.backprop import unroll
 
+from _helpers import SOLVERS  # noqa: F401 - the backend's tests take it from here
+
 dask = pytest.importorskip("dask", reason="dask is not installed")
 da = pytest.importorskip("dask.array", reason="dask is not installed")
 distributed = pytest.importorskip("distributed", reason="distributed is not installed")
 _dask = pytest.importorskip("skbackprop._dask")
 _dask_data = pytest.importorskip("skbackprop._dask_data")
 
-
-SOLVERS = (
-    "L-BFGS-B",
-    "CG",
-    "BFGS",
-    "TNC",
-    "Newton-CG",
-    "trust-ncg",
-    "trust-krylov",
-)
 ROWS = 60  # rows per block
 
 
