@@ -243,7 +243,8 @@ class _AlphaPath:
         check_array(X, accept_sparse=True, dtype=None, ensure_all_finite=False)
         check_array(y, ensure_2d=False, dtype=None, input_name="y")
         X, y, sample_weight = indexable(X, y, sample_weight)
-        sample_weight = check_sample_weight(sample_weight, _num_samples(X))
+        # The weights are checked and used on the host, as the base estimators'.
+        sample_weight = check_sample_weight(to_numpy(sample_weight), _num_samples(X))
         alphas = alpha_grid(self.alphas, self._cost_scale(y, sample_weight))
         cv = check_cv(self.cv, y, classifier=is_classifier(self))
         scorer = check_scoring(base, scoring=self.scoring)
