@@ -17,6 +17,9 @@ iterations. In one run, on one device:
 * ``torch.optim.LBFGS fit``: the route a PyTorch user would take, the same
   cost (sigmoid hidden units, logistic outputs, the course's penalty) with
   autograd, the same initial weights, history and number of iterations;
+* ``eval / torch autograd, interleaved``: ours and autograd's evaluation of
+  that cost timed in turn, one each per round (the median of the rounds'
+  ratios), so that the machine's load moves both;
 * ``numpy CPU eval`` and ``numpy CPU fit``: our numpy path (the fast
   evaluator) on this machine's CPU, the same data and iterations.
 
@@ -35,6 +38,7 @@ it, or on ``cuda`` without a GPU, prints "skipped: ..." and exits 0.
 
 import os
 import platform
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -127,14 +131,17 @@ def matmul_floor(torch, device, m, layer_sizes, sync, repeats):
     return median_time(products, repeats, warmup=2, sync=sync)
 
 
-def torch_lbfgs_fit(torch, X, Y, thetas, iterations, sync):
-    """``torch.optim.LBFGS`` on the course's cost: ``(seconds, n_iter, evals, J)``."""
+def torch_course_cost(torch, X, Y, thetas):
+    """``(params, cost)``: the course's cost as a PyTorch user writes it.
+
+    Sigmoid hidden units, logistic outputs, the penalty without the bias
+    rows; ``params`` the transposed ``Theta(l)`` as leaf tensors.
+    """
     m = X.shape[0]
     params = [
         torch.tensor(t.T.copy(), dtype=torch.float32, device=X.device).requires_grad_()
         for t in thetas
     ]
-    evals = [0]
 
     def cost():
         a = X
@@ -148,6 +155,34 @@ def torch_lbfgs_fit(torch, X, Y, thetas, iterations, sync):
         penalty = sum((theta_t[1:] ** 2).sum() for theta_t in params)
         return data / m + ALPHA / (2 * m) * penalty
 
+    return params, cost
+
+
+def interleaved_ratio(ours, theirs, repeats, sync):
+    """The median over rounds of ``ours``' time over ``theirs``', timed in turn.
+
+    Each round times one call of each, back to back, so a change in the
+    machine's load moves both.
+    """
+    for fn in (ours, theirs):  # warm-up
+        fn()
+    ratios = []
+    for _ in range(repeats):
+        times = []
+        for fn in (ours, theirs):
+            sync()
+            start = time.perf_counter()
+            fn()
+            sync()
+            times.append(time.perf_counter() - start)
+        ratios.append(times[0] / times[1])
+    return statistics.median(ratios)
+
+
+def torch_lbfgs_fit(torch, X, Y, thetas, iterations, sync):
+    """``torch.optim.LBFGS`` on the course's cost: ``(seconds, n_iter, evals, J)``."""
+    params, cost = torch_course_cost(torch, X, Y, thetas)
+    evals = [0]
     optimizer = torch.optim.LBFGS(
         params,
         lr=1,
@@ -232,6 +267,18 @@ def run(args):
         ),
         "matmul_floor_s": matmul_floor(torch, device, rows, layer_sizes, sync, repeats),
     }
+    params_t, cost = torch_course_cost(
+        torch, X_dev, Y_dev, init_thetas(layer_sizes, None, 0)
+    )
+
+    def autograd_eval():
+        for p in params_t:
+            p.grad = None
+        cost().backward()
+
+    results["ours_over_autograd_interleaved"] = interleaved_ratio(
+        lambda: fun(params), autograd_eval, repeats, sync
+    )
     with sklearn.config_context(array_api_dispatch=True):
         our_fit(X_dev, y_dev, 2)  # warm-up: CUDA kernels, cuBLAS handles
         seconds, model = our_fit(X_dev, y_dev, iterations)
@@ -301,6 +348,9 @@ def report(results, args, torch, device, source, rows, iterations, layer_sizes):
         print(f"{label:<48} {seconds:>10.2f} s")
     targets = {
         "eval / matmul floor (target <= 1.3)": r["ours_eval_s"] / floor,
+        "eval / torch autograd, interleaved (target <= 1.2)": (
+            r["ours_over_autograd_interleaved"]
+        ),
         "ours fit / torch.optim.LBFGS fit (target <= 1)": (
             r["ours_fit_s"] / r["torch_lbfgs_fit_s"]
         ),
