@@ -43,8 +43,9 @@ from ._classifier import BackpropClassifier
 from ._dispatch import follow
 from ._regressor import BackpropRegressor
 from ._solver import auto_tol
-from ._validation import check_params, check_sample_weight
+from ._validation import check_params, check_sample_weight, encode_labels
 from .backprop._array_api import to_numpy
+from .backprop._course import Network
 
 #: ``alphas=n``: n values from 10**1.5 down to 10**-3, times the cost scale
 #: (1 for the classifier, the targets' variance for the regressor): the range
@@ -94,8 +95,7 @@ def path_tol(tol, early_stopping, n_rows, layer_sizes, least):
     """
     if not isinstance(tol, str) or early_stopping:
         return tol
-    n_weights = sum((a + 1) * b for a, b in zip(layer_sizes[:-1], layer_sizes[1:]))
-    return max(least, auto_tol(n_rows * n_weights))
+    return max(least, auto_tol(n_rows * Network(tuple(layer_sizes)).n_params))
 
 
 def walk_fold(base, X, y, metadata, fold, alphas, scorer, window, verbose=0):
@@ -504,11 +504,9 @@ class BackpropClassifierCV(_AlphaPath, BackpropClassifier):
         return np.array_equal(classes, np.unique(np.asarray(to_numpy(y))))
 
     def _n_outputs(self, y):
-        """The output units (for the path's ``tol``): one for two classes."""
-        if np.ndim(y) == 2:
-            return np.shape(y)[1]
-        n_classes = len(np.unique(np.asarray(to_numpy(y))))
-        return 1 if n_classes <= 2 else n_classes
+        """The output units (for the path's ``tol``), as the fits encode ``y``."""
+        y = np.asarray(to_numpy(y))  # a dask y's labels are gathered
+        return encode_labels(y, self.output_activation)[1].shape[1]
 
 
 class BackpropRegressorCV(_AlphaPath, BackpropRegressor):

@@ -484,3 +484,28 @@ def test_a_fold_whose_test_rows_weigh_nothing_is_not_scored():
     np.testing.assert_array_equal(clf.scores_[1:], rest.scores_)
     assert clf.alpha_ == rest.alpha_
     np.testing.assert_array_equal(clf.predict(X), rest.predict(X))
+
+
+@pytest.mark.parametrize(
+    "output_activation, kind",
+    [
+        ("sigmoid", "binary"),
+        ("softmax", "binary"),
+        ("sigmoid", "multiclass"),
+        ("softmax", "multiclass"),
+        ("sigmoid", "multilabel"),  # a softmax gives one label per sample
+    ],
+)
+def test_the_paths_tol_counts_the_output_units_the_fits_have(output_activation, kind):
+    # The path's tol="auto" is sized by rows x weights: its count of output
+    # units must be the fitted network's (two for a binary softmax).
+    X, y = make_moons(40, noise=0.2, random_state=0)
+    y = {
+        "binary": y,
+        "multiclass": np.arange(40) % 3,
+        "multilabel": np.c_[y, 1 - y, np.arange(40) % 2],
+    }[kind]
+    params = dict(hidden_layer_sizes=(3,), output_activation=output_activation)
+    fitted = BackpropClassifier(**params, max_iter=2).fit(X, y)
+    path = BackpropClassifierCV(**params)
+    assert path._n_outputs(y) == fitted.layer_sizes_[-1]
