@@ -2,12 +2,13 @@
 
 :class:`NetworkLoss` is the counterpart of scikit-learn's ``LinearModelLoss``:
 it holds the network's shape and settings (layer sizes, activations, alpha,
-batch size) and evaluates, for given data, the cost and its gradient, exact
-Hessian-vector products, the forward pass used for prediction, and the
-unpenalised data term of the cost from the forward pass's output (the
-validation loss). It keeps
-the evaluator of the data it last saw, and with it the evaluator's work
-buffers, so an optimizer's hundreds of calls allocate nothing.
+batch size, as one :class:`~skbackprop.backprop._course.Network`) and
+evaluates, for given data, the cost and its gradient, exact Hessian-vector
+products, a forward pass, the unpenalised data term of the cost from the
+output units' inputs (the validation loss) and the constant prediction's
+cost. It keeps the evaluator of the data it last saw, and with it the
+evaluator's work buffers, so an optimizer's hundreds of calls allocate
+nothing.
 
 The numbers come from :mod:`skbackprop.backprop`, through the placement of
 the data (:mod:`skbackprop._placement`): the fast CPU evaluator and the

@@ -15,8 +15,9 @@ Array API detection, feature-name checks) and scipy's Array API
   the arithmetic of scipy's ``logsumexp`` (the same numbers, to the bit, on
   scipy >= 1.15; within float rounding on older scipy).
 
-Array API and dask inputs keep their own paths (:mod:`skbackprop._dispatch`,
-:mod:`skbackprop._dask_data`).
+The host's placement (:class:`~skbackprop._placement.HostPlacement`) calls
+these; Array API and dask inputs take their own placements' paths
+(:mod:`skbackprop._placement`, :mod:`skbackprop._dask_data`).
 """
 
 import numpy as np
