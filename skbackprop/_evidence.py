@@ -17,13 +17,15 @@ parameters and the evidence is largest where
   of targets (``sum(sample_weight) * K``).
 
 :func:`fit_with_evidence` alternates a fit with this update, each fit starting
-from the previous one's weights, until ``lambda`` changes by less than
-``_RTOL`` (relative) or after ``_MAX_ESTIMATES`` re-estimations.
+from the previous one's weights, until the re-estimate is within ``_RTOL``
+(relative) of the fit's lambda or after ``_MAX_ESTIMATES`` re-estimations;
+from the second fit on, lambda moves by a secant step (:func:`next_alpha`).
 
 The Hessian is the exact one (from Hessian-vector products, the R-operator);
 its eigenvalues are dense (:func:`numpy.linalg.eigvalsh`) up to
 ``_DENSE_MAX`` penalised weights; above, ``gamma = tr H (H + lambda I)^-1``
-is estimated by stochastic Lanczos quadrature (Rademacher probes).
+is estimated by stochastic Lanczos quadrature (Rademacher probes, as few as
+the estimate's standard error allows: :func:`effective_parameters_of`).
 Negative eigenvalues (a saddle, or rounding at the minimum) are counted as
 zero: ``gamma`` then stays in ``[0, n_penalised]``.
 
@@ -45,16 +47,23 @@ from ._blas import _blas_thread_limit
 from .backprop import unroll
 from .backprop._course import _theta_shapes
 
-_RTOL = 1e-2  # relative change of lambda at which the re-estimation stops
+# The re-estimate's relative distance from the fit's lambda at which it
+# stops: far below a grid's spacing (a factor of 3.6 in logspace(-3, 2, 10)).
+_RTOL = 1e-1
 _MAX_ESTIMATES = 10  # re-estimations at most (fits: one more than this)
 # Penalised weights up to which the Hessian is built dense (n products);
-# above, _PROBES * _LANCZOS_STEPS products (measured: docs/performance.rst).
-_DENSE_MAX = 250
-_PROBES = 8
-_LANCZOS_STEPS = 25
+# above, _LANCZOS_STEPS products per probe, probes added up to _PROBES until
+# the Hutchinson bound's relative standard error is at most _GAMMA_RSE
+# (measured: docs/performance.rst).
+_DENSE_MAX = 40
+_PROBES = 4
+_LANCZOS_STEPS = 10
+_GAMMA_RSE = 5e-2
 # lambda is kept within these factors of 1 (user's units): gamma = 0 or
 # ||w|| = 0 would otherwise send it to 0 or infinity.
 _ALPHA_RANGE = (1e-10, 1e10)
+# The secant's step, as a multiple of the plain update's (in log lambda).
+_STEP_RANGE = (0.5, 2.0)
 
 
 @dataclass
@@ -97,15 +106,25 @@ def effective_parameters_of(matvec, n, lam, seed):
     """``gamma`` of the symmetric operator ``matvec`` (``n`` by ``n``) at ``lam``.
 
     Up to ``_DENSE_MAX`` the dense eigenvalues; above, stochastic Lanczos
-    quadrature (:func:`lanczos_quadrature`), whose probes are drawn from a
-    fixed seed so that one fit's estimate is a deterministic function of the
-    weights and ``lam``.
+    quadrature (:func:`lanczos_quadrature`) over Rademacher probes drawn from
+    a fixed seed, so that one fit's estimate is a deterministic function of
+    the weights and ``lam``. With ``f = mu / (mu + lam)`` in ``[0, 1]`` the
+    variance of one probe's ``z^T f(H) z`` is at most ``2 tr f(H)^2 <= 2
+    gamma``: probes are added, up to ``_PROBES``, until ``sqrt(2 / (gamma
+    p))``, that bound's relative standard error after ``p`` probes, is at
+    most ``_GAMMA_RSE`` (a large network's ``gamma`` needs one probe).
     """
     if n <= _DENSE_MAX:
         H = np.column_stack([matvec(e) for e in np.eye(n)])
         return effective_parameters(np.linalg.eigvalsh((H + H.T) / 2.0), lam)
     probes = np.random.default_rng(seed).choice([-1.0, 1.0], size=(_PROBES, n))
-    return float(np.mean([lanczos_quadrature(matvec, z, lam) for z in probes]))
+    estimates = []
+    for z in probes:
+        estimates.append(lanczos_quadrature(matvec, z, lam))
+        gamma = float(np.mean(estimates))
+        if 2.0 <= _GAMMA_RSE**2 * gamma * len(estimates):
+            break
+    return gamma
 
 
 def lanczos_quadrature(matvec, z, lam, steps=None):
@@ -167,6 +186,31 @@ def updated_alpha(gamma, sq_norm, lam, J, m, n_targets, scale, regression):
     return float(np.clip(new, low / scale, high / scale))
 
 
+def next_alpha(history, scale):
+    """The next fit's lambda from ``history``, the ``(lambda, re-estimate)`` per fit.
+
+    Both in the solver's units, ``scale`` (``2**e``) times the user's.
+
+    The plain iteration, lambda <- re-estimate, converges linearly in ``log
+    lambda`` when far from the fixed point (a factor of 100 takes five or six
+    fits). With the map's slope ``s`` measured between the last two fits,
+    the step ``log(new / lambda) / (1 - s)`` is the secant's root of ``log
+    new(lambda) - log lambda``; its factor ``1 / (1 - s)`` is kept within
+    ``_STEP_RANGE`` (a slope at or above 1, noise between inexact fits,
+    takes the plain step).
+    """
+    lam, new = history[-1]
+    step = np.log(new / lam)
+    if len(history) > 1:
+        previous, previous_new = history[-2]
+        moved = np.log(lam / previous)
+        slope = np.log(new / previous_new) / moved if moved else 1.0
+        if slope < 1.0:
+            step *= np.clip(1.0 / (1.0 - slope), *_STEP_RANGE)
+    low, high = _ALPHA_RANGE
+    return float(np.clip(lam * np.exp(step), low / scale, high / scale))
+
+
 def fit_with_evidence(
     solve,
     hvp_at,
@@ -217,7 +261,7 @@ def fit_with_evidence(
     """
     mask = penalised_mask(layer_sizes)
     seed = 0 if rng is None else int(rng.integers(2**31))
-    trace, fits, lam = EvidenceTrace(), [], alpha0
+    trace, fits, lam, history = EvidenceTrace(), [], alpha0, []
     for estimate in range(_MAX_ESTIMATES + 1):
         fit = solve(lam, x0 if not fits else fits[-1].x)
         fits.append(fit)
@@ -242,7 +286,8 @@ def fit_with_evidence(
             break
         if fit.stopped == "interrupted" or estimate == _MAX_ESTIMATES:
             break
-        lam = new
+        history.append((lam, new))
+        lam = next_alpha(history, scale)
     return _combined(fits), lam, gamma, trace
 
 

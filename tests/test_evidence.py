@@ -14,9 +14,12 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from skbackprop import BackpropClassifier, BackpropRegressor
 from skbackprop._compat import HAS_ARRAY_API
 from skbackprop._evidence import (
+    _RTOL,
+    _STEP_RANGE,
     effective_parameters,
     effective_parameters_of,
     lanczos_quadrature,
+    next_alpha,
     penalised_mask,
 )
 from skbackprop.backprop import cost_function, unroll
@@ -72,7 +75,7 @@ def test_classifier_gamma_and_fixed_point(classification):
     gamma, sq_norm, _ = _gamma_and_norm(est, X, Y, "sigmoid")
     assert est.effective_parameters_ == pytest.approx(gamma, rel=1e-4)
     # At the end lambda = gamma / ||w||^2, to the re-estimation's tolerance.
-    assert est.alpha_ == pytest.approx(gamma / sq_norm, rel=1.5e-2)
+    assert est.alpha_ == pytest.approx(gamma / sq_norm, rel=1.1 * _RTOL)
     assert est.evidence_alphas_[0] == 1.0
     assert est.evidence_alphas_[-1] == est.alpha_
     assert 0 < est.effective_parameters_ < penalised_mask(est.layer_sizes_).sum()
@@ -88,7 +91,7 @@ def test_regressor_noise_level_fixed_point(regression):
     # lambda = alpha_w / beta, alpha_w = gamma/||w||^2, beta = (N-gamma)/(2 E_D)
     data_loss = 0.5 * np.sum((est.predict(X) - y) ** 2)
     expected = gamma / sq_norm * 2 * data_loss / (X.shape[0] - gamma)
-    assert est.alpha_ == pytest.approx(expected, rel=1.5e-2)
+    assert est.alpha_ == pytest.approx(expected, rel=1.1 * _RTOL)
 
 
 def test_effective_parameters_counts_negative_eigenvalues_as_zero():
@@ -109,6 +112,35 @@ def test_lanczos_quadrature_against_dense_eigenvalues():
     # The estimator's probes and steps: within a few percent of gamma.
     estimate = effective_parameters_of(lambda v: H @ v, 300, 0.5, seed=0)
     assert estimate == pytest.approx(gamma, rel=0.05)
+
+
+def _log_affine(a, slope):
+    """``log new = a + slope log lambda``: fixed point ``a / (1 - slope)``."""
+    return lambda lam: float(np.exp(a + slope * np.log(lam)))
+
+
+@pytest.mark.parametrize("slope", [0.3, 0.45, -0.5])
+def test_next_alpha_lands_on_a_log_affine_maps_fixed_point(slope):
+    update = _log_affine(-2.0, slope)
+    history = [(1.0, update(1.0))]
+    # One plain step first: no slope is known from a single fit.
+    assert next_alpha(history, 1.0) == update(1.0)
+    second = update(1.0)
+    history.append((second, update(second)))
+    assert next_alpha(history, 1.0) == pytest.approx(np.exp(-2.0 / (1.0 - slope)))
+
+
+def test_next_alpha_takes_the_plain_step_where_the_map_does_not_contract():
+    update = _log_affine(0.5, 1.2)
+    history = [(1.0, update(1.0)), (update(1.0), update(update(1.0)))]
+    assert next_alpha(history, 1.0) == history[-1][1]
+    # A map so flat that the secant would step 40 times the plain step:
+    # capped at the range's end.
+    update = _log_affine(-1.0, 1.0 - 1.0 / 40.0)
+    history = [(1.0, update(1.0)), (update(1.0), update(update(1.0)))]
+    lam, new = history[-1]
+    expected = lam * (new / lam) ** _STEP_RANGE[1]
+    assert next_alpha(history, 1.0) == pytest.approx(expected)
 
 
 @pytest.mark.parametrize("Estimator", [BackpropClassifier, BackpropRegressor])
@@ -200,16 +232,19 @@ def test_array_api_agrees_with_numpy(classification):
     _assert_same_evidence(on_device, _evidence_on(X, y))
 
 
-# scikit-learn's checks with nothing expected to fail: the classifier with a
-# hidden layer, the regressor linear. With a hidden layer the regressor fails
-# the two sample-weight equivalence checks, open in issue 23: on the checks'
-# tiny data (27 targets) its network interpolates, E_D -> 0, the noise
-# precision -> infinity and lambda falls to its floor (1e-10 after 5
-# re-estimations); weighted and repeated fits then part at 1e-6, beyond the
-# checks' 1e-7 (a floor of 1e-4 on lambda did not close it).
+# scikit-learn's checks with nothing expected to fail: the classifier and the
+# regressor as users get them (25 hidden units), and the linear regressor. On
+# the sample-weight checks' data (15 rows of 30 features, random targets) the
+# regressor's evidence settles at lambda's cap, the constant prediction that
+# random targets deserve. Narrow hidden layers (2 to 5 units) interpolate
+# those rows instead (lambda at its floor) and fail those two checks at 1e-6,
+# as a numeric alpha of 1e-3 or less does with the same layers: long fits
+# amplify the rounding of the checks' shuffled rows, with or without the
+# evidence.
 @parametrize_with_checks(
     [
         BackpropClassifier(hidden_layer_sizes=(3,), alpha="evidence"),
+        BackpropRegressor(alpha="evidence"),
         BackpropRegressor(hidden_layer_sizes=(), alpha="evidence"),
     ],
     expected_failed_checks=lambda est: {},
