@@ -138,6 +138,11 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
     ``_validation_score``, ``_target_attributes`` and ``_finish_thetas``.
     """
 
+    # The evidence's first lambda: alpha's default. The regressor keeps it
+    # (it scored higher from 1.0 than from 0.1 on every regression set of
+    # the suite measured); the classifier starts at 0.1.
+    _EVIDENCE_START = 1.0
+
     def _check_validation_targets(self, Y, Y_val):
         """Compare the encoded validation targets with the training ones.
 
@@ -240,12 +245,14 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
     def _first_alpha(self, evidence, warm):
         """The first fit's lambda: the numeric ``alpha``, or evidence's start.
 
-        The evidence starts at 1.0 (the default), or, warm-started, at the
-        previous evidence fit's ``alpha_``.
+        The evidence starts at ``_EVIDENCE_START`` (the classifier's and the
+        regressor's own), or, warm-started, at the previous evidence fit's
+        ``alpha_``.
         """
         if not evidence:
             return self.alpha
-        return getattr(self, "alpha_", 1.0) if warm else 1.0
+        start = self._EVIDENCE_START
+        return getattr(self, "alpha_", start) if warm else start
 
     def _fit_evidence(
         self, solve, placement, data, x0, layer_sizes, alpha, exponent, rng

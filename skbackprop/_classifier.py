@@ -251,7 +251,7 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
         penalised weights at the last fit's minimum.
     evidence_alphas_ : ndarray of shape (n_fits,)
         With ``alpha="evidence"`` only: the lambda of each fit, the first
-        1.0 (or the previous ``alpha_`` with ``warm_start``).
+        0.1 (or the previous ``alpha_`` with ``warm_start``).
     validation_scores_ : list of float or None
         With ``early_stopping`` or ``X_val``, the validation score (accuracy)
         after each iteration; otherwise None.
@@ -392,6 +392,12 @@ default=None
     # ------------------------------------------------------------------
     # The targets: what the shared fit asks of a classifier
     # ------------------------------------------------------------------
+
+    # The evidence's first lambda: at 1.0 the networks of two moons are
+    # nearly linear, and the re-estimate settles there, at a fixed point of
+    # far lower evidence than the bending network's that 0.1 reaches
+    # (docs/performance.rst, "Choosing λ by the evidence").
+    _EVIDENCE_START = 0.1
 
     @property
     def _output_activation(self):
