@@ -23,7 +23,7 @@ Usage (from the repository root; the table of docs/performance.rst's
 
     python benchmarks/bench_evidence.py            # all sets (~5 minutes)
     python benchmarks/bench_evidence.py --sets moons diabetes
-    python benchmarks/bench_evidence.py --mnist   # cost on MNIST-8k, 25/100 units (~15 min)
+    python benchmarks/bench_evidence.py --mnist   # MNIST-8k, 25/100 units (~3 minutes)
     python benchmarks/bench_evidence.py --quick   # a smoke run, seconds
 """
 
