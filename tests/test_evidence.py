@@ -9,6 +9,9 @@ import numpy as np
 import pytest
 import sklearn
 from sklearn.datasets import make_classification, make_moons, make_regression
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
@@ -188,6 +191,41 @@ def test_warm_start_begins_at_the_previous_alpha(classification):
     first = est.alpha_
     est.fit(X, y)
     assert est.evidence_alphas_[0] == first
+
+
+def test_ctrl_c_ends_the_re_estimation_with_a_whole_model(
+    classification, interrupt_after
+):
+    # Every fit is interrupted after 5 iterations: the first one's Ctrl-C
+    # ends the re-estimation, with that fit's weights and lambda.
+    X, y = classification
+    interrupt_after(5)
+    est = BackpropClassifier(hidden_layer_sizes=(3,), alpha="evidence", random_state=0)
+    with pytest.warns(ConvergenceWarning, match="Training was interrupted"):
+        est.fit(X, y)
+    assert est.n_iter_ == 5
+    np.testing.assert_array_equal(est.evidence_alphas_, [0.1])
+    assert est.alpha_ == 0.1
+    assert 0 < est.effective_parameters_ < penalised_mask(est.layer_sizes_).sum()
+    assert np.all(np.isfinite(est.predict_proba(X)))
+
+
+def test_grid_search_over_other_parameters_in_a_pipeline(classification):
+    X, y = classification
+    pipe = make_pipeline(
+        StandardScaler(), BackpropClassifier(alpha="evidence", random_state=0)
+    )
+    grid = {"backpropclassifier__hidden_layer_sizes": [(2,), (3,)]}
+    search = GridSearchCV(pipe, grid, cv=2).fit(X, y)
+    best = search.best_estimator_[-1]
+    assert best.alpha == "evidence"
+    assert best.alpha_ == best.evidence_alphas_[-1]
+    # The refit is an ordinary evidence fit on all rows.
+    hidden = best.hidden_layer_sizes
+    alone = BackpropClassifier(
+        hidden_layer_sizes=hidden, alpha="evidence", random_state=0
+    ).fit(StandardScaler().fit_transform(X), y)
+    assert best.alpha_ == pytest.approx(alone.alpha_, rel=1e-12)
 
 
 def test_verbose_prints_each_estimate(classification, capsys):
