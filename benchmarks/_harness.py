@@ -241,6 +241,20 @@ def make_parser(doc, quick_help="a smoke run: small data, seconds"):
     return parser
 
 
+def parse_suite_args(doc, argv=None):
+    """The suite studies' arguments: ``--quick`` and ``--n-jobs`` (outer folds at once).
+
+    ``--n-jobs`` defaults to 2, and to 1 in a quick run, whose fits are too
+    short to pay for workers.
+    """
+    parser = make_parser(doc, "2 problems, 2 folds, 3 λ, one job")
+    parser.add_argument("--n-jobs", type=int, default=None, help="outer folds at once")
+    args = parser.parse_args(argv)
+    if args.n_jobs is None:
+        args.n_jobs = 1 if args.quick else 2
+    return args
+
+
 def require(module, quick, why=None):
     """Import an optional backend; without it, skip a quick run or fail.
 

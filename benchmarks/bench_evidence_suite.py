@@ -28,7 +28,7 @@ import re
 import warnings
 
 import numpy as np
-from _harness import make_parser, print_environment
+from _harness import parse_suite_args, print_environment
 from sklearn.model_selection import KFold, StratifiedKFold, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -93,11 +93,7 @@ def outer_means(X, y, hidden, regression, folds, alphas, n_jobs):
 
 
 def main(argv=None):
-    parser = make_parser(__doc__, "2 problems, 2 folds, 3 λ, one job")
-    parser.add_argument("--n-jobs", type=int, default=None, help="outer folds at once")
-    args = parser.parse_args(argv)
-    if args.n_jobs is None:  # a quick run's fits are too short to pay for workers
-        args.n_jobs = 1 if args.quick else 2
+    args = parse_suite_args(__doc__, argv)
     folds, alphas = (2, 3) if args.quick else (5, 10)
     warnings.simplefilter("ignore")
     print_environment()
