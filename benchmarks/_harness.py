@@ -284,3 +284,23 @@ def write_json(path, record):
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(record, indent=1, default=str) + "\n")
     print(f"results written to {path}")
+
+
+def run_repeated_study(doc, argv, name, key, study):
+    """Parse ``--quick``, ``--data``, ``--repeats`` and ``--json``; run ``study(args)``.
+
+    ``--repeats`` defaults to 3 (1 in a quick run). The result, with the
+    environment and the arguments, goes under ``key`` to ``name``'s JSON file.
+    """
+    from mnist_data import add_data_argument  # not at the top: mnist_data is a peer
+
+    parser = make_parser(doc)
+    add_data_argument(parser)
+    parser.add_argument("--repeats", type=int, default=None, help="default 3")
+    parser.add_argument("--json", default=None, help="results file")
+    args = parser.parse_args(argv)
+    if args.repeats is None:
+        args.repeats = 1 if args.quick else 3
+    result = {"environment": print_environment(), "args": vars(args)}
+    result[key] = study(args)
+    write_json(json_path(name, args.quick, args.json), result)

@@ -23,15 +23,7 @@ import time
 
 import numpy as np
 from _fit_workloads import ALPHA, one_hot, workload_data
-from _harness import (
-    json_path,
-    make_parser,
-    median_time,
-    numpy_blas_paths,
-    print_environment,
-    write_json,
-)
-from mnist_data import add_data_argument
+from _harness import median_time, numpy_blas_paths, run_repeated_study
 from scipy.optimize import minimize
 from threadpoolctl import ThreadpoolController
 
@@ -123,16 +115,7 @@ def thread_study(args):
 
 
 def main(argv=None):
-    parser = make_parser(__doc__)
-    add_data_argument(parser)
-    parser.add_argument("--repeats", type=int, default=None, help="default 3")
-    parser.add_argument("--json", default=None, help="results file")
-    args = parser.parse_args(argv)
-    if args.repeats is None:
-        args.repeats = 1 if args.quick else 3
-    result = {"environment": print_environment(), "args": vars(args)}
-    result["threads"] = thread_study(args)
-    write_json(json_path("bench_thread_pools", args.quick, args.json), result)
+    run_repeated_study(__doc__, argv, "bench_thread_pools", "threads", thread_study)
 
 
 if __name__ == "__main__":

@@ -15,8 +15,8 @@ docs/performance.rst's "BLAS thread policy")::
 """
 
 import numpy as np
-from _harness import json_path, make_parser, print_environment, timed_fit, write_json
-from mnist_data import add_data_argument, mnist_or_stand_in
+from _harness import run_repeated_study, timed_fit
+from mnist_data import mnist_or_stand_in
 from sklearn.datasets import load_digits
 
 from skbackprop import BackpropClassifier
@@ -86,16 +86,9 @@ def threshold_study(args):
 
 
 def main(argv=None):
-    parser = make_parser(__doc__)
-    add_data_argument(parser)
-    parser.add_argument("--repeats", type=int, default=None, help="default 3")
-    parser.add_argument("--json", default=None, help="results file")
-    args = parser.parse_args(argv)
-    if args.repeats is None:
-        args.repeats = 1 if args.quick else 3
-    result = {"environment": print_environment(), "args": vars(args)}
-    result["threshold"] = threshold_study(args)
-    write_json(json_path("bench_thread_threshold", args.quick, args.json), result)
+    run_repeated_study(
+        __doc__, argv, "bench_thread_threshold", "threshold", threshold_study
+    )
 
 
 if __name__ == "__main__":
