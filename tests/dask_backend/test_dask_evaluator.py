@@ -1,13 +1,8 @@
 """The Dask backend's evaluator and fits: the in-memory path's numbers, block by block.
 
-Run on a loopback ``LocalCluster`` of two one-thread workers (threads in this
-process; worker processes for the lost-worker test). The backend adds up the
-same per-row sums in blocks, so its numbers are compared with the in-memory
-path: to rounding with ``batch_size=None``, and with ``batch_size`` equal to
-the blocks' rows (the same partial sums, added in the same order) bit for bit
-under Dask's synchronous scheduler and to rounding on the cluster, whose
-last bits vary from run to run (weights 1.6e-14 to 7.5e-14 apart after 20
-iterations, over six fits on one machine, also with one BLAS thread).
+On the cluster and to the tolerances that ``_dask_helpers`` describes: to
+rounding with ``batch_size=None``, bit for bit with ``batch_size`` equal to
+the blocks' rows under Dask's synchronous scheduler.
 """
 
 import warnings
