@@ -23,8 +23,11 @@ def test_report_covers_every_step(capsys):
     assert set(accuracies) == {"training", "held-out"}
     assert accuracies["held-out"] > 0.85  # 40 iterations already learn the digits
     assert re.search(r"fit time\s+[0-9.]+ s", out)
-    rows = re.findall(r"^\s+([0-9.]+)\s+([0-9.]+)\s+([0-9.]+)\s+([0-9.]+)", out, re.M)
-    assert len(rows) == 5  # the lambda grid
+    number = r"\s+([0-9.]+)"
+    rows = re.findall(r"^" + number * 5, out, re.M)
+    assert len(rows) == 5  # the lambda path: lambda, mean, std, fit time, iterations
+    assert "BackpropClassifierCV" in out
+    assert all(float(r[4]) >= 1 for r in rows)  # every lambda was fit
     best = re.search(r"best lambda (\S+), mean CV accuracy ([0-9.]+)", out)
     assert best is not None
     best_score = max(float(r[1]) for r in rows)
