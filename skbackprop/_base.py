@@ -23,7 +23,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._callbacks import FitCallbacks
 from ._compat import HAS_ARRAY_API, CallbackSupportMixin
-from ._evidence import fit_with_evidence
+from ._evidence import fit_with_evidence, single_precision_products
 from ._loss import NetworkLoss
 from ._placement import FitData, input_placement
 from ._scale import warn_if_inputs_saturate, warn_if_validation_scale_differs
@@ -262,6 +262,8 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
         m = float(X.shape[0] if sample_weight is None else np.sum(sample_weight))
         scale = float(np.ldexp(1.0, exponent))
         exact = self._loss(layer_sizes, 0.0, placement)
+        if single_precision_products(X.shape[0], x0.shape[0]):
+            X = placement.single_precision(X)  # half the products' cost
         return fit_with_evidence(
             solve,
             lambda x: exact.hessian_product(x, X, Y, sample_weight),

@@ -31,7 +31,8 @@ zero: ``gamma`` then stays in ``[0, n_penalised]``.
 
 The Hessian-vector products are the loss object's, so every backend works:
 numpy and scipy sparse, Array API arrays on their device, Dask; the
-eigenvalues are computed on the host.
+eigenvalues are computed on the host. On large fits
+(:func:`single_precision_products`) they read ``X`` in float32.
 
 Everything here is in the units the solver sees, the sample weights scaled by
 ``2**-e`` (:func:`~skbackprop._validation.scale_sample_weight`): ``E_D``, the
@@ -62,6 +63,13 @@ _DENSE_MAX = 40
 _PROBES = 4
 _LANCZOS_STEPS = 10
 _GAMMA_RSE = 5e-2
+# Rows x weights above which the Hessian products read X in float32. There
+# the fits stop loosely (tol="auto" loosens above 1e7) and the products are
+# a large share of the time (two thirds of a default fit on MNIST-8k);
+# float32 halves them and moves gamma by about 1e-7, far below the
+# quadrature's own error. Below, float64 keeps lambda exact to rounding
+# (scikit-learn's sample-weight checks, the backends' agreement).
+_SINGLE_PRECISION_SIZE = 1e7
 # lambda is kept within these factors of 1 (user's units): gamma = 0 or
 # ||w|| = 0 would otherwise send it to 0 or infinity.
 _ALPHA_RANGE = (1e-10, 1e10)
@@ -76,6 +84,11 @@ class EvidenceTrace:
     alphas: list = field(default_factory=list)  # user's units, one per fit
     gammas: list = field(default_factory=list)  # one per estimate
     converged: bool = False
+
+
+def single_precision_products(n_rows, n_params):
+    """Whether the Hessian products of this fit read ``X`` in float32."""
+    return n_rows * n_params > _SINGLE_PRECISION_SIZE
 
 
 def penalised_mask(layer_sizes):

@@ -15,6 +15,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+import skbackprop._evidence as evidence_module
 from skbackprop import BackpropClassifier, BackpropRegressor
 from skbackprop._compat import HAS_ARRAY_API
 from skbackprop._evidence import (
@@ -26,6 +27,7 @@ from skbackprop._evidence import (
     next_alpha,
     penalised_mask,
 )
+from skbackprop._loss import NetworkLoss
 from skbackprop.backprop import cost_function, unroll
 
 
@@ -129,6 +131,46 @@ def test_lanczos_quadrature_against_dense_eigenvalues():
     # The estimator's probes and steps: within a few percent of gamma.
     estimate = effective_parameters_of(lambda v: H @ v, 300, 0.5, seed=0)
     assert estimate == pytest.approx(gamma, rel=0.05)
+
+
+def test_large_fits_take_the_products_in_float32(classification, monkeypatch):
+    # The size rule lowered to every fit: the products read X in float32,
+    # and lambda and gamma agree with float64 products to float32's rounding.
+    X, y = classification
+    params = dict(hidden_layer_sizes=(12,), alpha="evidence", tol=1e-8, random_state=0)
+    reference = BackpropClassifier(**params).fit(X, y)
+    dtypes = []
+    product = NetworkLoss.hessian_product
+
+    def recording(self, nn_params, X, *args):
+        dtypes.append(X.dtype)
+        return product(self, nn_params, X, *args)
+
+    monkeypatch.setattr(NetworkLoss, "hessian_product", recording)
+    monkeypatch.setattr(evidence_module, "_SINGLE_PRECISION_SIZE", 0)
+    single = BackpropClassifier(**params).fit(X, y)
+    assert dtypes and set(dtypes) == {np.dtype(np.float32)}
+    assert single.thetas_[0].dtype == np.float64  # the fits stay in float64
+    assert penalised_mask(single.layer_sizes_).sum() > 40  # Lanczos, not dense
+    assert single.alpha_ == pytest.approx(reference.alpha_, rel=1e-3)
+    assert single.effective_parameters_ == pytest.approx(
+        reference.effective_parameters_, rel=1e-3
+    )
+
+
+def test_float32_products_on_dask_and_a_device(classification, monkeypatch):
+    # Each backend's placement casts its own X: the same lambda as numpy's.
+    monkeypatch.setattr(evidence_module, "_SINGLE_PRECISION_SIZE", 0)
+    X, y = classification
+    reference = _evidence_on(X, y)
+    da = pytest.importorskip("dask.array")
+    on_dask = _evidence_on(da.from_array(X, chunks=20), da.from_array(y, chunks=20))
+    assert on_dask.alpha_ == pytest.approx(reference.alpha_, rel=1e-4)
+    if HAS_ARRAY_API:
+        xp = pytest.importorskip("array_api_strict")
+        with sklearn.config_context(array_api_dispatch=True):
+            on_device = _evidence_on(xp.asarray(X), xp.asarray(y))
+        assert on_device.alpha_ == pytest.approx(reference.alpha_, rel=1e-4)
 
 
 def _log_affine(a, slope):
