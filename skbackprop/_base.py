@@ -262,11 +262,17 @@ class BaseBackprop(CallbackSupportMixin, BaseEstimator):
         m = float(X.shape[0] if sample_weight is None else np.sum(sample_weight))
         scale = float(np.ldexp(1.0, exponent))
         exact = self._loss(layer_sizes, 0.0, placement)
-        if single_precision_products(X.shape[0], x0.shape[0]):
-            X = placement.single_precision(X)  # half the products' cost
+        single = single_precision_products(X.shape[0], x0.shape[0])
+
+        def hvp_at(x):
+            # Cast per estimate, so that the copy (half the products' cost)
+            # is not held through the fits in between.
+            X_products = placement.single_precision(X) if single else X
+            return exact.hessian_product(x, X_products, Y, sample_weight)
+
         return fit_with_evidence(
             solve,
-            lambda x: exact.hessian_product(x, X, Y, sample_weight),
+            hvp_at,
             x0,
             layer_sizes,
             alpha,

@@ -287,6 +287,7 @@ def fit_with_evidence(
         with _blas_thread_limit(n_rows, fit.x.shape[0]):
             matvec = data_hessian_operator(hvp_at(fit.x), mask, m)
             gamma = effective_parameters_of(matvec, int(mask.sum()), lam, seed)
+        del matvec  # its cached passes (and a float32 X) are not kept for the next fit
         trace.gammas.append(gamma)
         w = fit.x[mask]
         new = updated_alpha(
